@@ -1,0 +1,53 @@
+"""Property checks of the driver protocol itself (spec/16-conformance.md section 3)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.suites import Impl, check, expect
+
+CLASSES = {"Core", "Authority", "Mesh", "Projections", "Engine", "Learning", "WaveGen"}
+
+
+@check("CONF-002", "CONF-003", "CONF-004", "INTRO-001")
+def check_hello(impl: Impl) -> None:
+    """hello names the implementation, its spec version and known classes including Core.
+
+    Every call also checks CONF-003/CONF-004: the driver fails the check when a
+    response is not one JSON line echoing the request id with `ok` and `result` or `error`.
+    """
+    out = impl.ok("hello", {"spec_version": "0.1.0", "harness": "strata-conformance"})
+    for key in ("name", "version", "spec_version", "classes", "policies"):
+        expect(key in out, f"hello result lacks {key!r}")
+    classes = set(out["classes"])
+    expect(classes <= CLASSES, f"unknown classes claimed: {sorted(classes - CLASSES)}")
+    expect(not classes or "Core" in classes, "every class requires Core")
+
+
+@check("CONF-006", "CONF-001", "INTRO-002")
+@given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz._", min_size=1, max_size=20))
+def check_unknown_command(impl: Impl, name: str) -> None:
+    """An unknown command is answered E_UNSUPPORTED_COMMAND and the session continues."""
+    response = impl.call(f"zz.{name}", {})
+    expect(not response.ok and response.code == "E_UNSUPPORTED_COMMAND",
+           f"unknown command answered {response}")
+    impl.ok("hello", {"spec_version": "0.1.0", "harness": "strata-conformance"})
+
+
+@check("CONF-005", "CONF-001", "INTRO-002")
+def check_missing_arguments(impl: Impl) -> None:
+    """Missing or mistyped arguments are answered E_BAD_REQUEST and the session continues."""
+    impl.err("cbor.decode", {}, "E_BAD_REQUEST")
+    impl.err("cbor.decode", {"bytes": 7}, "E_BAD_REQUEST")
+    impl.err("id.decode", {"kind": "op"}, "E_BAD_REQUEST")
+    impl.ok("cbor.decode", {"bytes": "00"})
+
+
+@check("CONF-007")
+@given(number=st.integers(min_value=-(2**53), max_value=2**53))
+def check_notation_rejects_json_numbers(impl: Impl, number: int) -> None:
+    """An integer in value notation given as a JSON number is E_BAD_REQUEST."""
+    impl.err("cbor.encode", {"value": {"int": number}}, "E_BAD_REQUEST")
+    out = impl.ok("cbor.encode", {"value": {"int": str(number)}})
+    expect(isinstance(out.get("bytes"), str), f"cbor.encode gave {out}")

@@ -1,0 +1,92 @@
+"""The reference's side of the driver protocol (spec/16-conformance.md).
+
+One module per chapter registers that chapter's commands; `dispatch` answers one
+request, `serve` runs the JSON-lines loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+from reference._require import SpecViolation
+from reference.driver import clocks, identifiers, signatures, wire_format  # noqa: F401 (registers)
+from reference.driver._registry import COMMANDS, Args, command
+from reference.introduction import SPEC_VERSION, ConformanceClass, ErrorCode
+
+IMPLEMENTATION_NAME = "strata-reference"
+
+# [INTRO-001] Classes the reference claims: Core, plus each class whose chapters it
+# implements in full (each chapter's issue adds its class when it lands).
+CLAIMED_CLASSES = [ConformanceClass.CORE]
+
+
+@command("hello")
+def hello(args: Args) -> dict[str, Any]:
+    """Identify the implementation and the classes it claims [CONF-002]."""
+    return {
+        "name": IMPLEMENTATION_NAME,
+        "version": SPEC_VERSION,
+        "spec_version": SPEC_VERSION,
+        "classes": [str(c) for c in CLAIMED_CLASSES],
+        "policies": {},
+        "commands": sorted(COMMANDS),
+    }
+
+
+def dispatch(request: Any) -> dict[str, Any]:
+    """Answer one decoded request object with `{ok, result}` or `{ok: false, error}` [CONF-004]."""
+    rid = request.get("id") if isinstance(request, dict) else None
+    try:
+        if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
+            raise SpecViolation(
+                "CONF-005", ErrorCode.E_BAD_REQUEST, "a request is an object with a string 'cmd'"
+            )
+        handler = COMMANDS.get(request["cmd"])
+        if handler is None:
+            raise SpecViolation(
+                "CONF-006",
+                ErrorCode.E_UNSUPPORTED_COMMAND,
+                f"no command named {request['cmd']!r}",
+            )
+        raw_args = request.get("args", {})
+        if not isinstance(raw_args, dict):
+            raise SpecViolation("CONF-005", ErrorCode.E_BAD_REQUEST, "'args' must be an object")
+        result = handler(Args(raw_args))
+        return {"id": rid, "ok": True, "result": result}
+    except SpecViolation as violation:
+        # [INTRO-002] every rejection carries one registered ErrorCode and a message.
+        return {
+            "id": rid,
+            "ok": False,
+            "error": {
+                "code": str(violation.code),
+                "message": violation.message,
+                "requirement": violation.requirement,
+            },
+        }
+
+
+def serve(stdin: IO[str], stdout: IO[str]) -> None:
+    """Read one JSON request per line and write one JSON response per line [CONF-003]."""
+    for line in stdin:  # [CONF-001] a rejection never ends the session
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as exc:
+            response: dict[str, Any] = {
+                "id": None,
+                "ok": False,
+                "error": {"code": str(ErrorCode.E_BAD_REQUEST), "message": f"not JSON: {exc}"},
+            }
+        else:
+            response = dispatch(request)
+        stdout.write(json.dumps(response, separators=(",", ":"), sort_keys=True) + "\n")
+        stdout.flush()
+
+
+def main() -> None:
+    """Entry point of `python -m reference.adapter`."""
+    serve(sys.stdin, sys.stdout)

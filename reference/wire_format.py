@@ -1,0 +1,514 @@
+"""Chapter 03: deterministic CBOR, the op envelope, hex (spec/03-wire-format.md).
+
+Encoding uses cbor2's canonical mode: with text-only map keys (WIRE-005) its
+length-first key order equals RFC 8949 bytewise order. Decoding cannot rely on
+cbor2 alone because it is lenient (it accepts non-shortest heads, duplicate
+keys, indefinite lengths, tags and trailing bytes), so `decode_canonical` first
+scans the item's structure itself, pass by pass in the error precedence of
+section 5, and only then lets cbor2 build the value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from typing import Union, cast
+
+import attrs
+import cbor2
+
+from reference._require import require
+from reference.introduction import ErrorCode
+
+Value = Union[int, bytes, str, float, bool, None, list["Value"], dict[str, "Value"]]  # noqa: UP007
+
+MAX_ITEM_BYTES = 1_048_576  # section 5: one data item, at most 1 MiB
+MAX_DEPTH = 32  # section 5: containers nested at most 32 deep
+INT_MIN = -(2**64)
+INT_MAX = 2**64 - 1
+
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+
+def decode_hex(text: str) -> bytes:
+    """Parse lowercase, even-length hex with no prefix or spacing (section 7)."""
+    require(
+        isinstance(text, str) and _HEX.fullmatch(text) is not None,
+        "WIRE-017",
+        ErrorCode.E_HEX_INVALID,
+        f"not lowercase even-length hex: {str(text)[:40]!r}",
+    )
+    return bytes.fromhex(text)
+
+
+def encode_hex(data: bytes) -> str:
+    """Render bytes as lowercase hex (section 7) [WIRE-017]."""
+    return data.hex()
+
+
+# --- encoding -------------------------------------------------------------
+
+
+def encode_canonical(value: Value) -> bytes:
+    """Encode `value` in the deterministic encoding of section 4 [WIRE-001] [WIRE-016]."""
+    _check_encodable(value, depth=0)
+    # [WIRE-007] [WIRE-008] [WIRE-009] [WIRE-010] cbor2's canonical mode writes
+    # shortest heads and floats, definite lengths and sorted keys.
+    data: bytes = cbor2.dumps(value, canonical=True)
+    require(
+        len(data) <= MAX_ITEM_BYTES,
+        "WIRE-013",
+        ErrorCode.E_CBOR_LIMIT,
+        f"encoding is {len(data)} bytes, over the {MAX_ITEM_BYTES}-byte limit",
+    )
+    return data
+
+
+def _check_encodable(value: Value, depth: int) -> None:
+    """Reject values outside the data model of section 3 before encoding."""
+    if isinstance(value, (bool, type(None), str, bytes)):
+        return
+    if isinstance(value, int):
+        require(
+            INT_MIN <= value <= INT_MAX,
+            "WIRE-002",
+            ErrorCode.E_CBOR_UNSUPPORTED,
+            f"integer {value} is outside [-2^64, 2^64-1]",
+        )
+        return
+    if isinstance(value, float):
+        require(
+            math.isfinite(value), "WIRE-006", ErrorCode.E_CBOR_UNSUPPORTED, "float is not finite"
+        )
+        return
+    require(
+        isinstance(value, (list, dict)),
+        "WIRE-002",
+        ErrorCode.E_CBOR_UNSUPPORTED,
+        f"{type(value).__name__} is not in the data model",
+    )
+    require(
+        depth < MAX_DEPTH,
+        "WIRE-013",
+        ErrorCode.E_CBOR_LIMIT,
+        f"containers nested deeper than {MAX_DEPTH}",
+    )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            require(
+                isinstance(key, str),
+                "WIRE-005",
+                ErrorCode.E_CBOR_UNSUPPORTED,
+                f"map key {key!r} is not a text string",
+            )
+            _check_encodable(item, depth + 1)
+    else:
+        for item in value:
+            _check_encodable(item, depth + 1)
+
+
+# --- decoding -------------------------------------------------------------
+
+
+@attrs.define
+class _Item:
+    """One data item found by the structural scan."""
+
+    major: int
+    info: int
+    arg: int | None  # None for indefinite length
+    start: int
+    end: int = 0
+    depth: int = 0
+    children: list[_Item] = attrs.Factory(list)
+
+
+@attrs.define
+class _Frame:
+    item: _Item
+    remaining: int | None  # None: indefinite, ends at a break
+
+
+def decode_canonical(data: bytes) -> Value:
+    """Decode one data item, rejecting anything not in deterministic form (section 5)."""
+    require(
+        len(data) <= MAX_ITEM_BYTES,
+        "WIRE-013",
+        ErrorCode.E_CBOR_LIMIT,
+        f"input is {len(data)} bytes, over the {MAX_ITEM_BYTES}-byte limit",
+    )
+    root = _scan(data)  # [WIRE-015] malformed before limits before model before form
+    items = _preorder(root)
+    _check_depth(items)
+    _check_model(items)
+    _check_form(items, data)  # [WIRE-014] reject, never re-encode
+    # [WIRE-016] the scans above admit only deterministic encodings, so the value
+    # cbor2 builds re-encodes to exactly `data`.
+    return cbor2.loads(data)  # type: ignore[no-any-return]
+
+
+def _read_head(data: bytes, pos: int) -> tuple[int, int, int | None, int]:
+    """Read an initial byte and its argument; return (major, info, arg, next position)."""
+    require(pos < len(data), "WIRE-012", ErrorCode.E_CBOR_MALFORMED, "input ends inside an item")
+    major, info = data[pos] >> 5, data[pos] & 0x1F
+    pos += 1
+    if info < 24:
+        return major, info, info, pos
+    require(
+        info != 28 and info != 29 and info != 30,
+        "WIRE-012",
+        ErrorCode.E_CBOR_MALFORMED,
+        f"reserved additional information {info} at offset {pos - 1}",
+    )
+    if info == 31:
+        require(
+            major not in (0, 1, 6),
+            "WIRE-012",
+            ErrorCode.E_CBOR_MALFORMED,
+            f"major type {major} cannot have indefinite length (offset {pos - 1})",
+        )
+        return major, info, None, pos
+    size = 1 << (info - 24)
+    require(
+        pos + size <= len(data),
+        "WIRE-012",
+        ErrorCode.E_CBOR_MALFORMED,
+        "input ends inside an item's argument",
+    )
+    arg = int.from_bytes(data[pos : pos + size], "big")
+    require(
+        not (major == 7 and info == 24 and arg < 32),
+        "WIRE-012",
+        ErrorCode.E_CBOR_MALFORMED,
+        f"two-byte simple value {arg} below 32 (offset {pos - 1})",
+    )
+    return major, info, arg, pos + size
+
+
+def _scan(data: bytes) -> _Item:
+    """Check well-formedness of the whole input and return its item tree [WIRE-012]."""
+    root = _Item(major=-1, info=0, arg=1, start=0)
+    stack = [_Frame(root, 1)]
+    pos = 0
+    while stack:
+        frame = stack[-1]
+        if frame.remaining == 0:
+            frame.item.end = pos
+            stack.pop()
+            continue
+        start = pos
+        major, info, arg, pos = _read_head(data, pos)
+        parent = frame.item
+        if major == 7 and info == 31:
+            require(
+                frame.remaining is None,
+                "WIRE-012",
+                ErrorCode.E_CBOR_MALFORMED,
+                f"break outside an indefinite-length item (offset {start})",
+            )
+            require(
+                parent.major != 5 or len(parent.children) % 2 == 0,
+                "WIRE-012",
+                ErrorCode.E_CBOR_MALFORMED,
+                f"indefinite map ends after a key with no value (offset {start})",
+            )
+            parent.end = pos
+            stack.pop()
+            continue
+        if parent.major in (2, 3) and frame.remaining is None:
+            require(
+                major == parent.major and info != 31,
+                "WIRE-012",
+                ErrorCode.E_CBOR_MALFORMED,
+                f"chunk of an indefinite string is not a definite string of its type ({start})",
+            )
+        item = _Item(major, info, arg, start, depth=len(stack) - 1)
+        parent.children.append(item)
+        if frame.remaining is not None:
+            frame.remaining -= 1
+        if major in (2, 3) and arg is not None:
+            require(
+                pos + arg <= len(data),
+                "WIRE-012",
+                ErrorCode.E_CBOR_MALFORMED,
+                f"string at offset {start} runs past the end of input",
+            )
+            if major == 3:
+                try:
+                    data[pos : pos + arg].decode("utf-8")
+                except UnicodeDecodeError:
+                    require(
+                        False,
+                        "WIRE-012",
+                        ErrorCode.E_CBOR_MALFORMED,
+                        f"text string at offset {start} is not valid UTF-8",
+                    )
+            pos += arg
+            item.end = pos
+        elif major in (2, 3, 4, 5, 6):
+            count = None if arg is None else (2 * arg if major == 5 else arg)
+            if major == 6:
+                count = 1
+            require(
+                count is None or count <= len(data) - pos,
+                "WIRE-012",
+                ErrorCode.E_CBOR_MALFORMED,
+                f"item at offset {start} declares {count} members; the input is shorter",
+            )
+            stack.append(_Frame(item, count))
+        else:
+            item.end = pos
+    require(
+        pos == len(data),
+        "WIRE-012",
+        ErrorCode.E_CBOR_MALFORMED,
+        f"{len(data) - pos} bytes follow the data item",
+    )
+    return root.children[0]
+
+
+def _preorder(root: _Item) -> list[_Item]:
+    """All items in document order, iteratively (no recursion on deep input)."""
+    out: list[_Item] = []
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        out.append(item)
+        stack.extend(reversed(item.children))
+    return out
+
+
+def _check_depth(items: list[_Item]) -> None:
+    """Reject nesting deeper than MAX_DEPTH [WIRE-013]."""
+    deepest = max(item.depth for item in items)
+    require(
+        deepest <= MAX_DEPTH,
+        "WIRE-013",
+        ErrorCode.E_CBOR_LIMIT,
+        f"nested {deepest} deep, over the limit of {MAX_DEPTH}",
+    )
+
+
+def _check_model(items: list[_Item]) -> None:
+    """Reject well-formed items outside the data model (section 3)."""
+    for item in items:
+        at = f"offset {item.start}"
+        require(
+            item.major != 6, "WIRE-003", ErrorCode.E_CBOR_UNSUPPORTED, f"tag {item.arg} at {at}"
+        )
+        if item.major == 7:
+            require(
+                item.info in (20, 21, 22, 25, 26, 27),
+                "WIRE-004",
+                ErrorCode.E_CBOR_UNSUPPORTED,
+                f"simple value {item.arg} at {at} (only false, true, null and floats)",
+            )
+            if item.info >= 25:
+                require(
+                    math.isfinite(_float_value(item)),
+                    "WIRE-006",
+                    ErrorCode.E_CBOR_UNSUPPORTED,
+                    f"float at {at} is NaN or infinite",
+                )
+        if item.major == 5:
+            for key in item.children[0::2]:
+                require(
+                    key.major == 3,
+                    "WIRE-005",
+                    ErrorCode.E_CBOR_UNSUPPORTED,
+                    f"map key at offset {key.start} is not a text string",
+                )
+
+
+def _check_form(items: list[_Item], data: bytes) -> None:
+    """Reject items that are valid but not in deterministic form (section 4)."""
+    for item in items:
+        at = f"offset {item.start}"
+        if item.arg is None:
+            require(False, "WIRE-009", ErrorCode.E_NONCANONICAL, f"indefinite-length item at {at}")
+        elif item.major == 7 and item.info >= 25:
+            require(
+                not _fits_shorter_float(item),
+                "WIRE-008",
+                ErrorCode.E_NONCANONICAL,
+                f"float at {at} has a shorter exact form",
+            )
+        elif item.major != 7:
+            require(
+                item.info == _shortest_info(item.arg),
+                "WIRE-007",
+                ErrorCode.E_NONCANONICAL,
+                f"argument {item.arg} at {at} is not in its shortest form",
+            )
+        if item.major == 5:
+            keys = [data[k.start : k.end] for k in item.children[0::2]]
+            for before, after in zip(keys, keys[1:], strict=False):
+                require(
+                    before != after,
+                    "WIRE-011",
+                    ErrorCode.E_NONCANONICAL,
+                    f"duplicate map key {after.hex()} in the map at {at}",
+                )
+                require(
+                    before < after,
+                    "WIRE-010",
+                    ErrorCode.E_NONCANONICAL,
+                    f"map keys at {at} are not in bytewise order of their encodings",
+                )
+
+
+def _shortest_info(arg: int) -> int:
+    """The additional-information value of the shortest head for `arg` [WIRE-007]."""
+    if arg < 24:
+        return arg
+    if arg < 0x100:
+        return 24
+    if arg < 0x10000:
+        return 25
+    if arg < 0x100000000:
+        return 26
+    return 27
+
+
+def _float_value(item: _Item) -> float:
+    """The value of a float item from its raw argument bits."""
+    width = {25: 2, 26: 4, 27: 8}[item.info]
+    raw = (item.arg or 0).to_bytes(width, "big")
+    fmt = {2: ">e", 4: ">f", 8: ">d"}[width]
+    return float(struct.unpack(fmt, raw)[0])
+
+
+def _fits_shorter_float(item: _Item) -> bool:
+    """Whether a float item's value is exactly representable in a narrower width [WIRE-008]."""
+    value = _float_value(item)
+    narrower = {25: [], 26: [">e"], 27: [">e", ">f"]}[item.info]
+    for fmt in narrower:
+        try:
+            packed = struct.pack(fmt, value)
+        except OverflowError:
+            continue
+        if struct.unpack(fmt, packed)[0] == value:
+            return True
+    return False
+
+
+# --- the op envelope (section 6) -------------------------------------------
+
+ENVELOPE_VERSION = 1
+ENVELOPE_KEYS = frozenset({"author", "id", "payload", "sig", "ts", "v"})
+WALL_MS_MAX = 2**48 - 1
+LOGICAL_MAX = 2**16 - 1
+
+
+@attrs.frozen
+class Envelope:
+    """The common shape of every operation (section 6; spec/01-data-model.md section 4.1)."""
+
+    op_id: bytes  # OpId, 17 bytes (spec/04-identifiers-and-hashing.md)
+    author: bytes  # NodeId, 32 bytes
+    ts: tuple[int, int, bytes]  # (wall_ms, logical, node), spec/05-clocks.md
+    payload: dict[str, Value]
+    sig: bytes | None
+    v: int = ENVELOPE_VERSION
+
+    def to_value(self) -> dict[str, Value]:
+        """The envelope as a data-model map."""
+        wall_ms, logical, node = self.ts
+        return {
+            "author": self.author,
+            "id": self.op_id,
+            "payload": self.payload,
+            "sig": self.sig,
+            "ts": [wall_ms, logical, node],
+            "v": self.v,
+        }
+
+
+def encode_envelope(env: Envelope) -> bytes:
+    """The canonical bytes of an op envelope (section 6)."""
+    return encode_canonical(env.to_value())
+
+
+def signing_payload(env: Envelope) -> bytes:
+    """The canonical bytes of the envelope with `sig` cleared to null (section 6) [WIRE-026]."""
+    return encode_envelope(attrs.evolve(env, sig=None))
+
+
+def _is_uint(x: Value) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def decode_envelope(data: bytes) -> Envelope:
+    """Decode and validate an op envelope, checks in the order of section 6 [WIRE-027]."""
+    from reference import identifiers
+
+    value = decode_canonical(data)
+    bad = ErrorCode.E_ENVELOPE_INVALID
+    require(isinstance(value, dict), "WIRE-018", bad, "an op envelope is a map")
+    env = cast(dict[str, Value], value)
+    keys = set(env)
+    require(
+        keys == ENVELOPE_KEYS,
+        "WIRE-019",
+        bad,
+        f"envelope keys {sorted(keys)}; missing {sorted(ENVELOPE_KEYS - keys)}, "
+        f"unknown {sorted(keys - ENVELOPE_KEYS)}",
+    )
+    require(
+        _is_uint(env["v"]) and env["v"] == ENVELOPE_VERSION,
+        "WIRE-020",
+        bad,
+        f"envelope version {env['v']!r} is not {ENVELOPE_VERSION}",
+    )
+    require(isinstance(env["id"], bytes), "WIRE-021", bad, "'id' is not a byte string")
+    op_id = cast(bytes, env["id"])
+    identifiers.check_id_bytes(identifiers.IdKind.OP, op_id)
+    author = env["author"]
+    require(
+        isinstance(author, bytes) and len(author) == 32,
+        "WIRE-021",
+        bad,
+        "'author' is not a 32-byte NodeId",
+    )
+    ts = env["ts"]
+    require(
+        isinstance(ts, list)
+        and len(ts) == 3
+        and _is_uint(ts[0])
+        and _is_uint(ts[1])
+        and isinstance(ts[2], bytes)
+        and len(ts[2]) == 32,
+        "WIRE-022",
+        bad,
+        "'ts' is not [wall_ms, logical, node]",
+    )
+    wall_ms, logical, node = cast(tuple[int, int, bytes], tuple(cast(list[Value], ts)))
+    require(
+        0 <= wall_ms <= WALL_MS_MAX and 0 <= logical <= LOGICAL_MAX,
+        "WIRE-022",
+        ErrorCode.E_HLC_RANGE,
+        f"timestamp ({wall_ms}, {logical}) outside 48-bit wall_ms / 16-bit logical",
+    )
+    require(node == author, "WIRE-023", bad, "'ts' node is not the op's author")
+    payload = env["payload"]
+    require(
+        isinstance(payload, dict) and isinstance(payload.get("type"), str),
+        "WIRE-024",
+        bad,
+        "'payload' is not a map with a text 'type'",
+    )
+    sig = env["sig"]
+    require(
+        sig is None or (isinstance(sig, bytes) and len(sig) == 64),
+        "WIRE-025",
+        bad,
+        "'sig' is neither null nor a 64-byte signature",
+    )
+    return Envelope(
+        op_id=op_id,
+        author=cast(bytes, author),
+        ts=(wall_ms, logical, node),
+        payload=cast(dict[str, Value], payload),
+        sig=cast(bytes | None, sig),
+    )

@@ -1,0 +1,75 @@
+"""Tests of the harness runner and the suite loader (spec/16-conformance.md sections 2, 5, 6)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.driver import Response
+from conformance.runner import Run, SuiteError, judge_case, load_suite
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = ROOT / "vectors"
+REFERENCE = f"{sys.executable} -m reference.adapter"
+
+
+def test_invalid_suite_edited_file(tmp_path: Path) -> None:
+    """A vector file edited after generation makes the harness refuse the suite."""
+    shutil.copytree(VECTORS, tmp_path / "v")
+    target = tmp_path / "v" / "wire_format" / "hex.json"
+    doc = json.loads(target.read_text())
+    doc["cases"][0]["error"]["code"] = "E_CBOR_MALFORMED"
+    target.write_text(json.dumps(doc))
+    with pytest.raises(SuiteError, match="manifest hash"):
+        load_suite(tmp_path / "v")
+
+
+def test_invalid_suite_unlisted_file(tmp_path: Path) -> None:
+    """A vector file not in the manifest makes the harness refuse the suite."""
+    shutil.copytree(VECTORS, tmp_path / "v")
+    (tmp_path / "v" / "wire_format" / "extra.json").write_text("{}")
+    with pytest.raises(SuiteError, match="unlisted"):
+        load_suite(tmp_path / "v")
+
+
+def test_invalid_suite_mixed_versions(tmp_path: Path) -> None:
+    """A manifest naming another spec version than its files is refused."""
+    shutil.copytree(VECTORS, tmp_path / "v")
+    manifest = json.loads((tmp_path / "v" / "manifest.json").read_text())
+    manifest["spec_version"] = "9.9.9"
+    (tmp_path / "v" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SuiteError, match="spec"):
+        load_suite(tmp_path / "v")
+
+
+def test_judge_case_outcomes() -> None:
+    """A case passes only on the recorded answer; code mismatches and wrong outputs fail."""
+    invalid = {"result": "invalid", "error": {"code": "E_NONCANONICAL"}}
+    assert judge_case(invalid, Response(ok=False, error={"code": "E_NONCANONICAL"}))[0] == "passed"
+    assert judge_case(invalid, Response(ok=False, error={"code": "E_CBOR_LIMIT"}))[0] == "failed"
+    assert judge_case(invalid, Response(ok=True, result={}))[0] == "failed"
+    valid = {"result": "valid", "output": {"x": 1}}
+    assert judge_case(valid, Response(ok=True, result={"x": 1}))[0] == "passed"
+    assert judge_case(valid, Response(ok=True, result={"x": 2}))[0] == "failed"
+    acceptable = {"result": "acceptable", "output": {"x": 1}}
+    assert judge_case(acceptable, Response(ok=False, error={"code": "E_X"}))[0] == "acceptable"
+
+
+def test_every_case_accounted() -> None:
+    """A full run against the reference conforms and leaves no vector case unaccounted."""
+    suite = load_suite(VECTORS)
+    report = Run(REFERENCE, suite, examples=10).execute()
+    failed = [r for r in report["requirements"] if r["verdict"] == "failed"]
+    assert failed == [], failed[:3]
+    total = sum(len(doc["cases"]) for _, doc in suite.files)
+    assert report["cases"]["total"] == total
+    assert report["cases"]["unaccounted"] == 0
+    assert report["cases"]["passed"] == total
+    claimed = set(report["implementation"]["classes"])
+    for req in report["requirements"]:
+        if req["class"] in claimed and req["level"] == "MUST":
+            assert req["verdict"] in ("passed", "untested"), req["id"]

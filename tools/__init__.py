@@ -1,0 +1,1 @@
+"""Strata tools: the `strata` CLI, vector generation, spec-author tools, negative controls."""
