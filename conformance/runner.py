@@ -140,6 +140,9 @@ class Run:
         self.driver = Driver(command, timeout_s)
         self.outcomes: list[Outcome] = []
         self.requirement_class = suite.requirement_class
+        self.error_codes = frozenset(e["code"] for e in suite.catalogue["error_codes"])
+        self.commands = tuple(sorted({c["command"] for _, doc in suite.files
+                                      for c in doc["cases"]}))
 
     def _restart(self) -> None:
         self.driver.close()
@@ -218,7 +221,7 @@ class Run:
             return
         try:
             with _hypothesis_settings(self.examples):
-                check.run(Impl(self.driver))
+                check.run(Impl(self.driver, self.error_codes, self.commands))
         except DriverError as exc:
             self.outcomes.append(Outcome("property", check.name, check.requirements, "failed",
                                          f"protocol: {exc}"))

@@ -28,8 +28,11 @@ def expect(cond: bool, message: str) -> None:
 class Impl:
     """The implementation under test as the checks see it."""
 
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver, error_codes: frozenset[str] = frozenset(),
+                 commands: tuple[str, ...] = ()) -> None:
         self.driver = driver
+        self.error_codes = error_codes  # the registry of spec/00 section 5.1, from the suite
+        self.commands = commands  # every command the suite's vectors use
 
     def call(self, cmd: str, args: dict[str, Any]) -> Response:
         return self.driver.call(cmd, args)

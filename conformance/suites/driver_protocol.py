@@ -51,3 +51,26 @@ def check_notation_rejects_json_numbers(impl: Impl, number: int) -> None:
     impl.err("cbor.encode", {"value": {"int": number}}, "E_BAD_REQUEST")
     out = impl.ok("cbor.encode", {"value": {"int": str(number)}})
     expect(isinstance(out.get("bytes"), str), f"cbor.encode gave {out}")
+
+
+ARG_NAMES = ["bytes", "value", "op", "kind", "text", "steps", "hash", "did", "public_key",
+             "seed", "message", "signature", "payload", "jws", "node", "start", "events", "a",
+             "b", "timestamps", "ts"]
+json_leaves = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+                        st.text(max_size=12), st.sampled_from(["", "00", "0g", "ff" * 32, "op_"]),
+                        st.binary(max_size=40).map(bytes.hex))
+json_values = st.recursive(json_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(ARG_NAMES + ["int", "map"]),
+                                                 inner, max_size=4)), max_leaves=12)
+
+
+@check("INTRO-002", "CONF-001", "CONF-005")
+@given(args=st.dictionaries(st.sampled_from(ARG_NAMES), json_values, max_size=5))
+def check_every_command_answers_bad_input(impl: Impl, args: dict[str, object]) -> None:
+    """Every command answers arbitrary arguments with a result or a registered error code."""
+    for cmd in impl.commands:
+        response = impl.call(cmd, args)
+        if not response.ok:
+            expect(response.code in impl.error_codes,
+                   f"{cmd} {args!r} answered unregistered code {response.code}")
+    impl.ok("hello", {"spec_version": "0.1.0", "harness": "strata-conformance"})
