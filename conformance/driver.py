@@ -65,31 +65,34 @@ class Driver:
     def call(self, cmd: str, args: dict[str, Any] | None = None) -> Response:
         """Send one request and wait for its response."""
         self._next_id += 1
-        rid = self._next_id
-        request = {"id": rid, "cmd": cmd, "args": args or {}}
+        request = {"id": self._next_id, "cmd": cmd, "args": args or {}}
+        return self.send_line(json.dumps(request, separators=(",", ":")), self._next_id, cmd)
+
+    def send_line(self, line: str, rid: int | None, cmd: str = "a raw line") -> Response:
+        """Send one raw request line; the response must carry `rid` (None for unparseable)."""
         try:
             assert self._proc.stdin is not None
-            self._proc.stdin.write(json.dumps(request, separators=(",", ":")) + "\n")
+            self._proc.stdin.write(line + "\n")
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise DriverError(f"implementation is not running ({exc})") from exc
         try:
-            line = self._lines.get(timeout=self.timeout_s)
+            answer = self._lines.get(timeout=self.timeout_s)
         except queue.Empty as exc:
             raise DriverError(f"no response to {cmd!r} within {self.timeout_s:.0f} s") from exc
-        if line is None:
+        if answer is None:
             raise DriverError(f"implementation exited while answering {cmd!r}")
         try:
-            message = json.loads(line)
+            message = json.loads(answer)
         except json.JSONDecodeError as exc:
-            raise DriverError(f"response to {cmd!r} is not JSON: {line[:200]!r}") from exc
+            raise DriverError(f"response to {cmd!r} is not JSON: {answer[:200]!r}") from exc
         if not isinstance(message, dict) or message.get("id") != rid:
-            raise DriverError(f"response to {cmd!r} has the wrong id: {line[:200]!r}")
+            raise DriverError(f"response to {cmd!r} has the wrong id: {answer[:200]!r}")
         if message.get("ok") is True:
             return Response(ok=True, result=message.get("result"))
         error = message.get("error")
         if message.get("ok") is not False or not isinstance(error, dict) or "code" not in error:
-            raise DriverError(f"malformed response to {cmd!r}: {line[:200]!r}")
+            raise DriverError(f"malformed response to {cmd!r}: {answer[:200]!r}")
         return Response(ok=False, error=error)
 
     def close(self) -> None:

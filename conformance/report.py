@@ -142,6 +142,12 @@ _JS = """
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); });
   form.hidden = false;
+  // Presets from the address: report.html#verdict=failed&q=wire&class=Core&chapter=...
+  var keys = {q: "f-text", verdict: "f-verdict", "class": "f-class", chapter: "f-chapter"};
+  (location.hash || "").replace(/^#/, "").split("&").forEach(function (pair) {
+    var kv = pair.split("="), id = keys[decodeURIComponent(kv[0] || "")];
+    if (id && kv.length === 2) document.getElementById(id).value = decodeURIComponent(kv[1]);
+  });
   apply();
 })();
 """

@@ -7,17 +7,17 @@ unaccounted and fails the run. Verdicts are then given per requirement.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
+import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 import blake3
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from conformance import HARNESS_VERSION
 from conformance.driver import Driver, DriverError, Response
@@ -98,13 +98,46 @@ def load_suite(root: Path) -> Suite:
     return Suite(root, manifest, catalogue, tuple(files), blake3.blake3(manifest_bytes).hexdigest())
 
 
+def matches(actual: Any, expected: Any, tolerance: dict[str, float] | None) -> bool:
+    """Exact JSON equality, except `{"f32": hex, ...}` arrays compared within the case's
+    tolerance: |a - e| <= atol + rtol * |e| elementwise (spec/16 section 2.1) [CONF-011]."""
+    if isinstance(expected, dict) and "f32" in expected and tolerance is not None:
+        if not isinstance(actual, dict) or set(actual) != set(expected):
+            return False
+        if any(actual[k] != expected[k] for k in expected if k != "f32"):
+            return False
+        try:
+            a, e = _f32(actual["f32"]), _f32(expected["f32"])
+        except (ValueError, TypeError):
+            return False
+        return len(a) == len(e) and all(
+            abs(x - y) <= tolerance["atol"] + tolerance["rtol"] * abs(y)
+            for x, y in zip(a, e, strict=True))
+    if isinstance(expected, dict):
+        return (isinstance(actual, dict) and set(actual) == set(expected)
+                and all(matches(actual[k], expected[k], tolerance) for k in expected))
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(matches(a, e, tolerance) for a, e in zip(actual, expected, strict=True)))
+    return bool(actual == expected and type(actual) is type(expected))
+
+
+def _f32(text: str) -> tuple[float, ...]:
+    """Big-endian IEEE 754 binary32 values from hex (8 digits each)."""
+    raw = bytes.fromhex(text)
+    if len(raw) % 4:
+        raise ValueError("f32 hex is not a whole number of 4-byte values")
+    return struct.unpack(f">{len(raw) // 4}f", raw)
+
+
 def judge_case(case: dict[str, Any], response: Response) -> tuple[str, str | None]:
     """Compare one response with a vector case's recorded answer."""
     expected = case["result"]
     if response.ok:
         if expected == "invalid":
             return "failed", f"accepted; expected {case['error']['code']}"
-        if "output" in case and response.result != case["output"]:
+        if "output" in case and not matches(response.result, case["output"],
+                                            case.get("tolerance")):
             if expected == "acceptable":
                 return "acceptable", "accepted with a different output"
             return "failed", (f"output {_brief(response.result)} "
@@ -129,7 +162,8 @@ class Run:
 
     def __init__(self, command: str, suite: Suite, examples: int = 25,
                  progress: Progress | None = None, timeout_s: float = 60.0,
-                 stop_on_failure: bool = False, only: frozenset[str] | None = None) -> None:
+                 stop_on_failure: bool = False, only: frozenset[str] | None = None,
+                 shrink: bool = True) -> None:
         self.command = command
         self.suite = suite
         self.examples = examples
@@ -137,12 +171,17 @@ class Run:
         self.timeout_s = timeout_s
         self.stop_on_failure = stop_on_failure
         self.only = only  # run only the checks citing one of these requirement ids
+        self.shrink = shrink  # shrink failing examples (a verdict alone needs no shrinking)
         self.driver = Driver(command, timeout_s)
         self.outcomes: list[Outcome] = []
         self.requirement_class = suite.requirement_class
+        self.requirement_level = {r["id"]: r["level"] for r in suite.catalogue["requirements"]}
+        self.policies: dict[str, Any] = {}
         self.error_codes = frozenset(e["code"] for e in suite.catalogue["error_codes"])
         self.commands = tuple(sorted({c["command"] for _, doc in suite.files
                                       for c in doc["cases"]}))
+        fsms_path = suite.root / "fsms.json"
+        self.fsms = json.loads(fsms_path.read_bytes()) if fsms_path.exists() else {}
 
     def _restart(self) -> None:
         self.driver.close()
@@ -162,6 +201,7 @@ class Run:
             raise DriverError(f"hello was refused: {hello_response.error}")
         hello = hello_response.result
         claimed = set(hello.get("classes", []))
+        self.policies = dict(hello.get("policies") or {})
         checks = load_all()
         total = sum(len(doc["cases"]) for _, doc in self.suite.files) + len(checks)
         done = 0
@@ -206,7 +246,19 @@ class Run:
             self._restart()
             return
         outcome, detail = judge_case(case, response)
+        if outcome == "failed":
+            outcome, detail = self._under_policy(reqs, detail)
         self.outcomes.append(Outcome("vector", name, reqs, outcome, detail))
+
+    def _under_policy(self, reqs: tuple[str, ...], detail: str | None) -> tuple[str, str | None]:
+        """A deviation from SHOULD/MAY-level requirements only is acceptable when the
+        implementation declared a policy for one of them in `hello` (spec/16 section 6)."""
+        levels = {self.requirement_level.get(r, "MUST") for r in reqs}
+        declared = [r for r in reqs if r in self.policies]
+        if levels <= {"SHOULD", "MAY"} and declared:
+            return "acceptable", f"{detail}; deviation declared by policy {declared[0]}="\
+                                 f"{self.policies[declared[0]]!r}"
+        return "failed", detail
 
     def _run_property(self, check: PropertyCheck, claimed_classes: set[str]) -> None:
         classes = {self.requirement_class.get(r, "Core") for r in check.requirements}
@@ -220,8 +272,8 @@ class Run:
                                          "not_claimed"))
             return
         try:
-            with _hypothesis_settings(self.examples):
-                check.run(Impl(self.driver, self.error_codes, self.commands))
+            run = with_settings(check.run, self.examples, self.shrink)
+            run(Impl(self.driver, self.error_codes, self.commands, self.fsms))
         except DriverError as exc:
             self.outcomes.append(Outcome("property", check.name, check.requirements, "failed",
                                          f"protocol: {exc}"))
@@ -282,24 +334,22 @@ class Run:
         }
 
 
-@contextlib.contextmanager
-def _hypothesis_settings(examples: int) -> Iterator[None]:
-    """Run property checks derandomized with `examples` examples, then restore the defaults.
+def with_settings(fn: Callable[[Impl], None], examples: int,
+                  shrink: bool = True) -> Callable[[Impl], None]:
+    """A fresh hypothesis test of `fn` with this run's settings, or `fn` if it has no @given.
 
-    The checks are shared functions, so the settings go in a profile (read by
-    hypothesis at call time) rather than onto the functions themselves.
+    Hypothesis fixes a test's settings when @given decorates it, and the checks are
+    shared functions, so each run rebuilds the test from its inner function and
+    strategies instead of loading a profile or re-decorating the shared object.
     """
-    settings.register_profile("strata-restore", settings.default)
-    settings.register_profile(
-        "strata-run",
-        settings(settings.default, max_examples=examples, derandomize=True, database=None,
-                 deadline=None, suppress_health_check=list(HealthCheck), print_blob=False),
-    )
-    settings.load_profile("strata-run")
-    try:
-        yield
-    finally:
-        settings.load_profile("strata-restore")
+    handle = getattr(fn, "hypothesis", None)
+    if handle is None:
+        return fn
+    fresh = given(**handle._given_kwargs)(handle.inner_test)
+    phases = [p for p in Phase if shrink or p not in (Phase.shrink, Phase.explain)]
+    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck), print_blob=False,
+                    phases=phases)(fresh)
 
 
 def _verdict(claimed: bool, outcomes: list[Outcome]) -> str:

@@ -75,7 +75,7 @@ def kind_named(prefix: str) -> IdKind:
 
 
 def check_id_bytes(kind: IdKind, raw: bytes) -> None:
-    """Validate the byte form of an id of `kind` (section 2.2)."""
+    """Validate the byte form of an id of `kind` (section 2.2) [DM-004]."""
     require(
         len(raw) == ID_BYTES,
         "ID-002",
@@ -178,7 +178,7 @@ class IdGenerator:
 
 
 def check_node_id(raw: bytes) -> NodeId:
-    """A NodeId is an Ed25519 public key valid under chapter 06 (section 3) [ID-007]."""
+    """A NodeId is an Ed25519 public key valid under chapter 06 (section 3) [ID-007] [DM-005]."""
     signatures.check_public_key(raw)
     return NodeId(raw)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import cast
 
 import attrs
 import nacl.exceptions
@@ -21,7 +22,7 @@ import nacl.signing
 from reference import wire_format
 from reference._require import require
 from reference.introduction import ErrorCode
-from reference.wire_format import Envelope
+from reference.wire_format import Envelope, Value
 
 # --- constants (section 1.2) -----------------------------------------------
 
@@ -290,30 +291,41 @@ def sign_op(seed: bytes, env: Envelope) -> Envelope:
         ErrorCode.E_BAD_REQUEST,
         "the op's author is not the NodeId of the signing seed",
     )
-    return attrs.evolve(env, sig=sign(seed, compute_op_signing_input(env)))
+    # a signed op carries no sanitization record (spec/07 UCAN-039): any `san` is dropped
+    unsigned = attrs.evolve(env, sig=None, san=None)
+    return attrs.evolve(unsigned, sig=sign(seed, compute_op_signing_input(unsigned)))
 
 
 def is_sanitized(env: Envelope) -> bool:
     """Whether an unsigned op carries a sanitization record that verifies (section 7.2).
 
-    The record and its field are reserved for chapter 07; no record exists yet,
-    so no op is sanitized.
+    The record is chapter 07's (spec/07 section 8): False when the op has none;
+    a record that fails a check of UCAN-040 to UCAN-043 raises `E_SIGNATURE_MISSING`.
     """
-    return False
+    if env.san is None:
+        return False
+    from reference import ucan  # chapter 07 builds on this chapter (a local import: no cycle)
+
+    ucan.verify_sanitization(env, env.san)  # [SIG-027] raises E_SIGNATURE_MISSING
+    return True
 
 
 def verify_op(env: Envelope) -> bytes:
     """Verify a decoded op's signature (section 7.2); return the signing input it covers."""
     signing_input = compute_op_signing_input(env)
     # [SIG-026] the envelope was decoded under chapter 03 first; then the null check
-    if env.sig is None:
+    if env.sig is None:  # [DM-016]
         require(
             is_sanitized(env),
             "SIG-027",
             ErrorCode.E_SIGNATURE_MISSING,
             "the op's sig is null and it carries no sanitization record",
         )
-        return signing_input  # chapter 07 will have verified the record instead
+        from reference import ucan
+
+        # a sanitized op is covered by its filter's signature, not its author's (07 8.3)
+        return ucan.compute_sanitized_signing_input(
+            env, ucan.decode_sanitization(cast(Value, env.san)))
     verify_signature(env.author, signing_input, env.sig)  # [SIG-028]
     return signing_input
 

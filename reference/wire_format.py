@@ -138,6 +138,9 @@ def decode_canonical(data: bytes) -> Value:
         ErrorCode.E_CBOR_LIMIT,
         f"input is {len(data)} bytes, over the {MAX_ITEM_BYTES}-byte limit",
     )
+    canonical, value = _decode_if_canonical(data)
+    if canonical:
+        return value
     root = _scan(data)  # [WIRE-015] malformed before limits before model before form
     items = _preorder(root)
     _check_depth(items)
@@ -146,6 +149,39 @@ def decode_canonical(data: bytes) -> Value:
     # [WIRE-016] the scans above admit only deterministic encodings, so the value
     # cbor2 builds re-encodes to exactly `data`.
     return cbor2.loads(data)  # type: ignore[no-any-return]
+
+
+def _decode_if_canonical(data: bytes) -> tuple[bool, Value]:
+    """(True, cbor2's value) when it is in the data model and re-encodes to exactly `data`.
+
+    [WIRE-016] Encoding is a function, so an input equal to the deterministic encoding of
+    its own value is canonical by definition. This accepts the common case without the
+    structural scan; anything else, (False, None), is scanned, which names the defect.
+    """
+    try:
+        value = cbor2.loads(data)
+        if _in_model(value, 0) and cbor2.dumps(value, canonical=True) == data:
+            return True, value
+    except Exception:  # noqa: BLE001 -- any refusal by cbor2 goes to the scan for its code
+        pass
+    return False, None
+
+
+def _in_model(value: object, depth: int) -> bool:
+    """Whether a decoded value is in the data model of section 3 (types, ranges, depth)."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return True
+    if isinstance(value, int):
+        return INT_MIN <= value <= INT_MAX
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth >= MAX_DEPTH:
+        return False
+    if isinstance(value, list):
+        return all(_in_model(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(type(k) is str and _in_model(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _read_head(data: bytes, pos: int) -> tuple[int, int, int | None, int]:
@@ -345,16 +381,16 @@ def _check_form(items: list[_Item], data: bytes) -> None:
             keys = [data[k.start : k.end] for k in item.children[0::2]]
             for before, after in zip(keys, keys[1:], strict=False):
                 require(
+                    before <= after,
+                    "WIRE-010",
+                    ErrorCode.E_NONCANONICAL,
+                    f"map keys at {at} are not in bytewise order of their encodings",
+                )
+                require(
                     before != after,
                     "WIRE-011",
                     ErrorCode.E_NONCANONICAL,
                     f"duplicate map key {after.hex()} in the map at {at}",
-                )
-                require(
-                    before < after,
-                    "WIRE-010",
-                    ErrorCode.E_NONCANONICAL,
-                    f"map keys at {at} are not in bytewise order of their encodings",
                 )
 
 
@@ -397,6 +433,7 @@ def _fits_shorter_float(item: _Item) -> bool:
 
 ENVELOPE_VERSION = 1
 ENVELOPE_KEYS = frozenset({"author", "id", "payload", "sig", "ts", "v"})
+SANITIZED_KEYS = ENVELOPE_KEYS | {"san"}  # plus a sanitization record (spec/07 section 8.1)
 WALL_MS_MAX = 2**48 - 1
 LOGICAL_MAX = 2**16 - 1
 
@@ -411,11 +448,12 @@ class Envelope:
     payload: dict[str, Value]
     sig: bytes | None
     v: int = ENVELOPE_VERSION
+    san: dict[str, Value] | None = None  # sanitization record, only when sig is null (07 8.1)
 
     def to_value(self) -> dict[str, Value]:
-        """The envelope as a data-model map."""
+        """The envelope as a data-model map (with `san` only when the op carries one)."""
         wall_ms, logical, node = self.ts
-        return {
+        value: dict[str, Value] = {
             "author": self.author,
             "id": self.op_id,
             "payload": self.payload,
@@ -423,6 +461,9 @@ class Envelope:
             "ts": [wall_ms, logical, node],
             "v": self.v,
         }
+        if self.san is not None:
+            value["san"] = self.san
+        return value
 
 
 def encode_envelope(env: Envelope) -> bytes:
@@ -449,11 +490,11 @@ def decode_envelope(data: bytes) -> Envelope:
     env = cast(dict[str, Value], value)
     keys = set(env)
     require(
-        keys == ENVELOPE_KEYS,
+        keys in (ENVELOPE_KEYS, SANITIZED_KEYS),
         "WIRE-019",
         bad,
         f"envelope keys {sorted(keys)}; missing {sorted(ENVELOPE_KEYS - keys)}, "
-        f"unknown {sorted(keys - ENVELOPE_KEYS)}",
+        f"unknown {sorted(keys - SANITIZED_KEYS)}",
     )
     require(
         _is_uint(env["v"]) and env["v"] == ENVELOPE_VERSION,
@@ -505,10 +546,15 @@ def decode_envelope(data: bytes) -> Envelope:
         bad,
         "'sig' is neither null nor a 64-byte signature",
     )
+    san = env.get("san")
+    if "san" in env:  # [WIRE-027] last: the sanitization record's place (spec/07 section 8.1)
+        require(sig is None, "UCAN-039", bad, "an envelope with 'san' has a non-null 'sig'")
+        require(isinstance(san, dict), "UCAN-039", bad, "'san' is not a map")
     return Envelope(
         op_id=op_id,
         author=cast(bytes, author),
         ts=(wall_ms, logical, node),
         payload=cast(dict[str, Value], payload),
         sig=cast(bytes | None, sig),
+        san=cast(dict[str, Value] | None, san),
     )

@@ -73,3 +73,36 @@ def test_every_case_accounted() -> None:
     for req in report["requirements"]:
         if req["class"] in claimed and req["level"] == "MUST":
             assert req["verdict"] in ("passed", "untested"), req["id"]
+
+
+def test_f32_tolerance() -> None:
+    """f32 arrays match within atol + rtol*|expected|; everything else must match exactly."""
+    import struct
+
+    from conformance.runner import matches
+
+    def f32(*values: float) -> str:
+        return struct.pack(f">{len(values)}f", *values).hex()
+
+    tol = {"atol": 1e-4, "rtol": 1e-4}
+    assert matches({"f32": f32(1.0, -2.0), "shape": [2]}, {"f32": f32(1.00015, -2.0),
+                                                          "shape": [2]}, tol)
+    assert not matches({"f32": f32(1.0, -2.0), "shape": [2]}, {"f32": f32(1.0003, -2.0),
+                                                              "shape": [2]}, tol)
+    assert not matches({"f32": f32(1.0), "shape": [1]}, {"f32": f32(1.0), "shape": [2]}, tol)
+    assert not matches({"f32": f32(1.0, 2.0)}, {"f32": f32(1.0)}, tol)
+    assert not matches({"n": True}, {"n": 1}, None)
+    assert not matches({"f32": f32(1.0)}, {"f32": f32(1.00001)}, None)
+
+
+def test_policy_makes_should_deviation_acceptable() -> None:
+    """A failed case citing only SHOULD ids is acceptable iff a policy for one is declared."""
+    suite = load_suite(VECTORS)
+    run = Run(REFERENCE, suite, examples=1)
+    run.requirement_level = {"X-001": "SHOULD", "X-002": "MUST"}
+    run.policies = {"X-001": "untyped ids"}
+    assert run._under_policy(("X-001",), "differs")[0] == "acceptable"
+    assert run._under_policy(("X-001", "X-002"), "differs")[0] == "failed"
+    run.policies = {}
+    assert run._under_policy(("X-001",), "differs")[0] == "failed"
+    run.driver.close()

@@ -39,6 +39,8 @@ def cmd_conform(args: argparse.Namespace) -> int:
         return 2
     if args.controls:
         return _run_controls(suite, args)
+    if args.diff_fuzz:
+        return _run_difffuzz(suite, args)
     report = Run(args.impl, suite, args.examples, None if args.quiet else _progress).execute()
     out = Path(args.report_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,7 @@ def _run_controls(suite: object, args: argparse.Namespace) -> int:
     survivors = []
     for name, control in sorted(load_all().items()):
         t0 = time.perf_counter()
-        report = Run(command_for(name), suite, args.examples).execute()
+        report = Run(command_for(name), suite, args.examples, shrink=False).execute()
         failed = [r["id"] for r in report["requirements"] if r["verdict"] == "failed"]
         verdict = "rejected" if not is_conforming(report) else "SURVIVED"
         if verdict == "rejected" and control.requirement not in failed:
@@ -70,6 +72,20 @@ def _run_controls(suite: object, args: argparse.Namespace) -> int:
     print(f"controls: {len(load_all()) - len(survivors)} rejected on their requirement, "
           f"{len(survivors)} survived or off target")
     return 1 if survivors else 0
+
+
+def _run_difffuzz(suite: object, args: argparse.Namespace) -> int:
+    """Fuzz the implementation against the reference; write candidate vectors."""
+    from conformance.difffuzz import run_difffuzz
+    from conformance.runner import Suite
+
+    assert isinstance(suite, Suite)
+    out = Path(args.report_dir) / "candidates"
+    written = run_difffuzz(args.impl, REFERENCE_COMMAND, suite, args.examples, out)
+    for path in written:
+        print(f"disagreement: candidate vector written to {path}")
+    print(f"differential fuzzing: {len(written)} of {len(suite.files)} vector files disagree")
+    return 1 if written else 0
 
 
 def cmd_vectors(args: argparse.Namespace) -> int:
@@ -86,11 +102,26 @@ def cmd_vectors(args: argparse.Namespace) -> int:
 
 
 def cmd_spec(args: argparse.Namespace) -> int:
-    """Spec-author tools: lint and trace."""
+    """Spec-author tools: lint, trace, prove, mutants, diff."""
     if args.action == "lint":
         from tools.spec import main_lint
 
         return main_lint(ROOT)
+    if args.action == "prove":
+        from tools.prove import main_prove
+
+        return main_prove(ROOT, args.verbose)
+    if args.action == "mutants":
+        from tools.mutants import main_mutants
+
+        return main_mutants(ROOT, shard=args.shard, full=args.full, workers=args.workers,
+                            out=Path(args.out) if args.out else None,
+                            requirement=args.requirement, threshold=args.threshold,
+                            recheck=args.recheck)
+    if args.action == "diff":
+        from tools.specdiff import main_specdiff
+
+        return main_specdiff(ROOT, args.old, args.new)
     from tools.trace import main_trace
 
     return main_trace(ROOT, args.verbose)
@@ -109,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     conform.add_argument("--report-dir", default="reports", help="where report.json/.html go")
     conform.add_argument("--controls", action="store_true",
                          help="run the negative controls instead; each must fail")
+    conform.add_argument("--diff-fuzz", action="store_true",
+                         help="fuzz --impl against the reference; write candidate vectors")
     conform.add_argument("--quiet", action="store_true", help="no progress indicator")
     conform.set_defaults(func=cmd_conform)
 
@@ -128,12 +161,27 @@ def build_parser() -> argparse.ArgumentParser:
     ssub.add_parser("lint", help="every MUST/SHOULD sentence carries a unique id")
     tr = ssub.add_parser("trace", help="id -> reference sites -> checks; fails on gaps")
     tr.add_argument("--verbose", action="store_true", help="print the whole matrix")
+    pr = ssub.add_parser("prove", help="z3 proves every invariant of every FSM table in spec/")
+    pr.add_argument("--verbose", action="store_true")
+    mu = ssub.add_parser("mutants", help="mutation score per requirement (quick by default)")
+    mu.add_argument("--full", action="store_true", help="every mutant, not a sample (long)")
+    mu.add_argument("--shard", help="run shard i of n, as i/n")
+    mu.add_argument("--workers", type=int, default=2)
+    mu.add_argument("--requirement", help="only this requirement id")
+    mu.add_argument("--out", help="write the JSON report here")
+    mu.add_argument("--threshold", type=float, default=0.9, help="minimum overall kill score")
+    mu.add_argument("--recheck", action="store_true",
+                    help="run each survivor against the whole suite too")
+    df = ssub.add_parser("diff", help="what changed between two revisions or folders")
+    df.add_argument("old")
+    df.add_argument("new")
     spec.set_defaults(func=cmd_spec)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `strata` console script."""
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -29,13 +29,18 @@ class Impl:
     """The implementation under test as the checks see it."""
 
     def __init__(self, driver: Driver, error_codes: frozenset[str] = frozenset(),
-                 commands: tuple[str, ...] = ()) -> None:
+                 commands: tuple[str, ...] = (), fsms: dict[str, Any] | None = None) -> None:
         self.driver = driver
         self.error_codes = error_codes  # the registry of spec/00 section 5.1, from the suite
         self.commands = commands  # every command the suite's vectors use
+        self.fsms = fsms or {}  # vectors/fsms.json: the state-machine tables of spec/12
 
     def call(self, cmd: str, args: dict[str, Any]) -> Response:
         return self.driver.call(cmd, args)
+
+    def raw(self, line: str, rid: int | None) -> Response:
+        """Send a raw request line (for checks of the protocol's own framing)."""
+        return self.driver.send_line(line, rid)
 
     def ok(self, cmd: str, args: dict[str, Any]) -> Any:
         """Call `cmd`; fail the check unless it succeeds; return its result."""
@@ -88,10 +93,18 @@ def check(*requirements: str) -> Callable[[Callable[[Impl], None]], Callable[[Im
 def load_all() -> dict[str, PropertyCheck]:
     """Import every chapter's suite so its checks register; return the registry."""
     from conformance.suites import (  # noqa: F401
+        authority,
+        authority_log,
         clocks,
         driver_protocol,
+        engine,
+        fsms,
         identifiers,
+        lora,
+        operations,
+        projections,
         signatures,
+        wavegen,
         wire_format,
     )
 

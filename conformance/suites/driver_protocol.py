@@ -44,6 +44,29 @@ def check_missing_arguments(impl: Impl) -> None:
     impl.ok("cbor.decode", {"bytes": "00"})
 
 
+@check("CONF-003", "CONF-004", "CONF-005", "CONF-001")
+def check_malformed_request_lines(impl: Impl) -> None:
+    """Lines that are not requests get E_BAD_REQUEST (id null when unparseable); the session
+    continues."""
+    for line, rid in (("this is not json", None), ("[1, 2]", None), ('{"id": 7}', 7),
+                      ('{"id": 8, "cmd": 5}', 8),
+                      ('{"id": 9, "cmd": "cbor.decode", "args": [1]}', 9)):
+        response = impl.raw(line, rid)
+        expect(not response.ok and response.code == "E_BAD_REQUEST",
+               f"{line!r} answered {response}")
+    impl.ok("hello", {"spec_version": "0.1.0", "harness": "strata-conformance"})
+
+
+@check("CONF-010")
+def check_unknown_session(impl: Impl) -> None:
+    """A session never issued, or one already closed, is E_UNKNOWN_SESSION."""
+    impl.err("log.state", {"session": "no-such-session"}, "E_UNKNOWN_SESSION")
+    session = impl.ok("log.open", {})["session"]
+    impl.ok("log.state", {"session": session})
+    impl.ok("log.close", {"session": session})
+    impl.err("log.state", {"session": session}, "E_UNKNOWN_SESSION")
+
+
 @check("CONF-007")
 @given(number=st.integers(min_value=-(2**53), max_value=2**53))
 def check_notation_rejects_json_numbers(impl: Impl, number: int) -> None:

@@ -94,7 +94,7 @@ def check_decode_accepts_only_canonical(impl: Impl, blob: bytes) -> None:
     expect(again == blob, f"accepted {blob.hex()}, whose deterministic form is {again.hex()}")
 
 
-@check("WIRE-013")
+@check("WIRE-013", "WIRE-001")
 def check_size_and_depth_limits(impl: Impl) -> None:
     """Items of exactly 1 MiB and 32 levels are accepted; one byte or one level more is not."""
     limit = 1_048_576
@@ -103,5 +103,8 @@ def check_size_and_depth_limits(impl: Impl) -> None:
     impl.ok("cbor.decode", {"bytes": exact.hex()})
     over = b"\x5a" + (body + 1).to_bytes(4, "big") + b"\x00" * (body + 1)
     impl.err("cbor.decode", {"bytes": over.hex()}, "E_CBOR_LIMIT")
+    encoded = impl.ok("cbor.encode", {"value": {"bytes": "00" * body}})
+    expect(encoded["bytes"] == exact.hex(), "cbor.encode of a 1 MiB item differs")
+    impl.err("cbor.encode", {"value": {"bytes": "00" * (body + 1)}}, "E_CBOR_LIMIT")
     impl.ok("cbor.decode", {"bytes": (b"\x81" * 32 + b"\x00").hex()})
     impl.err("cbor.decode", {"bytes": (b"\x81" * 33 + b"\x00").hex()}, "E_CBOR_LIMIT")

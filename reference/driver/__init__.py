@@ -11,7 +11,18 @@ import sys
 from typing import IO, Any
 
 from reference._require import SpecViolation
-from reference.driver import clocks, identifiers, signatures, wire_format  # noqa: F401 (registers)
+from reference.driver import (  # noqa: F401 (registers the commands)
+    authority,
+    clocks,
+    engine,
+    identifiers,
+    lora,
+    oplog,
+    projections,
+    signatures,
+    wavegen,
+    wire_format,
+)
 from reference.driver._registry import COMMANDS, Args, command
 from reference.introduction import SPEC_VERSION, ConformanceClass, ErrorCode
 
@@ -19,7 +30,14 @@ IMPLEMENTATION_NAME = "strata-reference"
 
 # [INTRO-001] Classes the reference claims: Core, plus each class whose chapters it
 # implements in full (each chapter's issue adds its class when it lands).
-CLAIMED_CLASSES = [ConformanceClass.CORE]
+CLAIMED_CLASSES = [
+    ConformanceClass.CORE,
+    ConformanceClass.AUTHORITY,
+    ConformanceClass.PROJECTIONS,
+    ConformanceClass.ENGINE,
+    ConformanceClass.LEARNING,
+    ConformanceClass.WAVEGEN,
+]
 
 
 @command("hello")

@@ -105,7 +105,8 @@ def hlc_run(args: Args) -> Result:
         else:
             results.append({"ts": render_timestamp(ts)})
     # The reported state is what a restart would resume from: the last persisted state.
-    final = persisted[-1] if persisted else clock.state
+    # Before any event is persisted that is the state it was started from.
+    final = persisted[-1] if persisted else (start or clocks.FRESH_STATE)
     return {"results": results, "state": [final.l, final.c]}
 
 

@@ -65,7 +65,20 @@ def drop_requirement(requirement: str) -> None:
 
 def load_all() -> dict[str, Control]:
     """Import every chapter's controls so they register."""
-    from tools.controls import clocks, identifiers, signatures, wire_format  # noqa: F401
+    from tools.controls import (  # noqa: F401
+        authority,
+        authority_log,
+        clocks,
+        engine,
+        fsms,
+        identifiers,
+        lora,
+        operations,
+        projections,
+        signatures,
+        wavegen,
+        wire_format,
+    )
 
     return CONTROLS
 

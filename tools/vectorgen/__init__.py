@@ -37,6 +37,7 @@ class Case:
     result: Result
     comment: str | None = None  # how the input was derived, for implementers
     error: str | None = None  # for invalid cases: the error code the author intends
+    tolerance: dict[str, float] | None = None  # for f32 outputs (spec/16 section 2.1)
 
 
 @attrs.frozen
@@ -54,11 +55,19 @@ class GenerationError(Exception):
     """The reference's answer contradicts a case's declared intent."""
 
 
+def compute_case_cid(command: str, args: dict[str, Any]) -> str:
+    """A case's content address: BLAKE3 of its request as sorted, compact JSON (spec/16 2)."""
+    request = json.dumps({"command": command, "input": args}, sort_keys=True,
+                         separators=(",", ":"), ensure_ascii=False)
+    return blake3.blake3(request.encode("utf-8")).hexdigest()[:32]
+
+
 def build_case(case: Case) -> dict[str, Any]:
     """Run `case` through the reference in process and record its answer."""
     response = dispatch({"id": 0, "cmd": case.command, "args": case.input})
     out: dict[str, Any] = {
         "id": case.id,
+        "cid": compute_case_cid(case.command, case.input),
         "requirements": list(case.requirements),
         "description": case.description,
     }
@@ -71,6 +80,8 @@ def build_case(case: Case) -> dict[str, Any]:
         if case.result == "invalid":
             raise GenerationError(f"{case.id}: intended invalid, the reference accepted it")
         out["output"] = response["result"]
+        if case.tolerance is not None:
+            out["tolerance"] = case.tolerance
     else:
         code = response["error"]["code"]
         if case.result == "valid":
@@ -106,19 +117,44 @@ def dump_json(doc: Any) -> bytes:
 
 def all_files() -> list[VectorFile]:
     """Every vector file of every chapter."""
-    from tools.vectorgen import clocks, identifiers, signatures, wire_format
+    from tools.vectorgen import (
+        authority,
+        authority_log,
+        boundaries,
+        clocks,
+        data_model,
+        engine,
+        identifiers,
+        lora,
+        operations,
+        projections,
+        signatures,
+        wavegen,
+        wire_format,
+    )
 
     sources: Iterable[Callable[[], list[VectorFile]]] = [
         wire_format.files,
         identifiers.files,
         clocks.files,
         signatures.files,
+        boundaries.files,
+        projections.files,
+        operations.files,
+        data_model.files,
+        engine.files,
+        authority.files,
+        authority_log.files,
+        lora.files,
+        wavegen.files,
     ]
     return [vfile for source in sources for vfile in source()]
 
 
 def generate(out_dir: Path) -> list[Path]:
     """Write all vector files, the requirement catalogue and the manifest under `out_dir`."""
+    from tools.fsm import load_machines, machines_catalogue
+    from tools.spec import default_root as spec_root
     from tools.spec import load_spec
 
     spec = load_spec()
@@ -126,6 +162,7 @@ def generate(out_dir: Path) -> list[Path]:
     for vfile in all_files():
         written[f"{vfile.folder}/{vfile.topic}.json"] = dump_json(build_file(vfile))
     written["requirements.json"] = dump_json(spec.catalogue())
+    written["fsms.json"] = dump_json(machines_catalogue(load_machines(spec_root())))
     for rel, data in written.items():
         path = out_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)

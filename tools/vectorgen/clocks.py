@@ -375,6 +375,9 @@ def order_cases() -> list[Case]:
             "E_HLC_RANGE"),
         bad("sort-out-of-range", ("CLK-003",), "A member with a negative wall_ms.",
             "hlc.sort", {"timestamps": [ts(T0, 0, A), ts(-1, 0, A)]}, "E_HLC_RANGE"),
+        bad("sort-single-out-of-range", ("CLK-009", "CLK-003"),
+            "A list of one timestamp whose logical is 65536: nothing to sort, still checked.",
+            "hlc.sort", {"timestamps": [ts(T0, 65536, A)]}, "E_HLC_RANGE"),
     ]
     return cases
 

@@ -66,7 +66,8 @@ def id_form_cases() -> list[Case]:
                     {"kind": "op", "text": text}, "invalid", "E_ID_MALFORMED")
               for cid, desc, text in malformed]
     cases += [
-        _case("decode-confused-ev-as-op", ("ID-004",), "an EvidenceId where an OpId is expected",
+        _case("decode-confused-ev-as-op", ("ID-004", "DM-004"),
+              "an EvidenceId where an OpId is expected",
               "id.decode", {"kind": "op", "text": f"ev_{good}"}, "invalid", "E_ID_KIND"),
         _case("decode-confused-act-as-clm", ("ID-004",), "an ActionId where a ClaimId is expected",
               "id.decode", {"kind": "clm", "text": f"act_{good}"}, "invalid", "E_ID_KIND"),
@@ -114,6 +115,10 @@ def generation_cases() -> list[Case]:
               "E_ID_EXHAUSTED"),
         _case("clock-out-of-range", ("ID-006",), "a wall clock reading of 2^48 ms", g,
               {"kind": "op", "steps": _steps((2**48, R1))}, "invalid", "E_ID_EXHAUSTED"),
+        _case("clock-negative", ("ID-006", "ID-005"), "a wall clock reading of -1 ms", g,
+              {"kind": "op", "steps": _steps((-1, R1))}, "invalid", "E_ID_EXHAUSTED"),
+        _case("clock-at-max", ("ID-006", "ID-005"), "a wall clock reading of 2^48-1 ms", g,
+              {"kind": "op", "steps": _steps((2**48 - 1, R1))}),
     ]
 
 
@@ -161,7 +166,8 @@ def did_cases() -> list[Case]:
               {"public_key": pk.hex()}, comment=KEY_COMMENT),
         _case("decode", ("ID-012",), "decode the same did:key", "did.decode", {"did": good},
               comment=KEY_COMMENT),
-        _case("encode-small-order", ("ID-007",), "the identity point is no NodeId", "did.encode",
+        _case("encode-small-order", ("ID-007", "DM-005"), "the identity point is no NodeId",
+              "did.encode",
               {"public_key": IDENTITY.hex()}, "invalid", "E_PUBKEY_INVALID"),
         _case("decode-plc", ("ID-013",), "did:plc is not supported", "did.decode",
               {"did": "did:plc:ewvi7nxzyoun6zhxrhs64oiz"}, "invalid", "E_DID_UNSUPPORTED"),

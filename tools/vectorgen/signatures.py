@@ -419,6 +419,8 @@ def jws_cases() -> list[Case]:
         ("newline", s_seg + "\n", "a trailing newline"),
         ("63-bytes", b64u(sig[:63]), "a truncated signature (63 bytes)"),
         ("65-bytes", b64u(sig + b"\x00"), "a signature with one byte appended"),
+        ("81-chars", s_seg[:81], "81 characters: a length base64 can never produce"),
+        ("90-chars", s_seg + "AAAA", "90 characters: decodes to 67 bytes"),
     ):
         out.append(_jws(f"signature-{name}", ("SIG-022",), why, a, pl, h_seg + ".." + seg, bad))
     out.append(_jws("altered-payload", ("SIG-023", "SIG-014"), "one payload bit flipped", a,
@@ -501,7 +503,8 @@ def ops_cases() -> list[Case]:
                     "op.sign", {"seed": seed("bob").hex(),
                                 "op": wire_format.encode_envelope(env).hex()},
                     "invalid", error="E_BAD_REQUEST"))
-    out.append(_op("sig-null", ("SIG-027",), "an unsigned op (no sanitization record exists)",
+    out.append(_op("sig-null", ("SIG-027", "DM-016"),
+                   "an unsigned op (no sanitization record exists)",
                    env, "E_SIGNATURE_MISSING"))
     out.append(_op("altered-payload", ("SIG-028",), "the payload's text changed after signing",
                    attrs.evolve(good, payload={**note, "text": "hellp"}), "E_SIGNATURE_INVALID"))

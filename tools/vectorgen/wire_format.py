@@ -56,12 +56,15 @@ def decode_cases() -> list[Case]:
         _decode("text-empty", ok, "empty text string", "60"),
         _decode("text-utf8", ok, "text with two- and three-byte UTF-8", "65c3bce6b0b4",
                 comment="'\u00fc\u6c34' encoded as UTF-8: c3bc e6b0b4"),
-        _decode("false-true-null", ok, "the three allowed simple values", "83f4f5f6"),
-        _decode("array-nested", ok, "nested arrays", "8301820203820405"),
-        _decode("map-sorted", ("WIRE-010",) + ok, "keys in bytewise order: 'a' < 'b' < 'aa'",
+        _decode("false-true-null", ("WIRE-004",) + ok, "the three allowed simple values",
+                "83f4f5f6"),
+        _decode("array-nested", ("WIRE-003", "WIRE-017") + ok, "nested arrays, no tags",
+                "8301820203820405"),
+        _decode("map-sorted", ("WIRE-010", "WIRE-005", "WIRE-011") + ok,
+                "keys in bytewise order: 'a' < 'b' < 'aa'",
                 "a361610161620262616103",
                 comment="encodings 6161 < 6162 < 626161: shorter text keys sort first"),
-        _decode("float16-1.5", ("WIRE-008",) + ok, "1.5 fits binary16", "f93e00"),
+        _decode("float16-1.5", ("WIRE-008", "WIRE-006") + ok, "1.5 fits binary16", "f93e00"),
         _decode("float16-neg-zero", ("WIRE-008",) + ok, "-0.0 fits binary16", "f98000"),
         _decode("float16-max", ("WIRE-008",) + ok, "65504, the largest binary16", "f97bff"),
         _decode("float16-subnormal", ("WIRE-008",) + ok, "2^-24, smallest binary16 subnormal",
@@ -80,6 +83,8 @@ def decode_cases() -> list[Case]:
         ("reserved-info-28", "additional information 28 is reserved", "1c"),
         ("reserved-info-30", "additional information 30 is reserved", "5e"),
         ("indefinite-uint", "major type 0 cannot be indefinite", "1f"),
+        ("indefinite-nint", "major type 1 cannot be indefinite", "3f"),
+        ("indefinite-tag", "major type 6 cannot be indefinite", "df"),
         ("lone-break", "break outside an indefinite item", "ff"),
         ("trailing-bytes", "a second item after the first", "0000"),
         ("invalid-utf8", "text string with byte ff", "61ff"),
@@ -164,10 +169,12 @@ def encode_cases() -> list[Case]:
                     error=error)
 
     return [
-        enc("uint-boundaries", ("WIRE-007",) + ok, "integers at every head-width boundary",
+        enc("uint-boundaries", ("WIRE-007", "WIRE-002") + ok,
+            "integers at every head-width boundary",
             {"array": [_i(n) for n in (0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32,
                                        2**64 - 1, -1, -24, -25, -(2**64))]}),
-        enc("keys-sorted", ("WIRE-010",) + ok, "keys given as 'b','aa','a' come out a, b, aa",
+        enc("keys-sorted", ("WIRE-010", "WIRE-005", "WIRE-011") + ok,
+            "keys given as 'b','aa','a' come out a, b, aa",
             {"map": [[_t("b"), _i(1)], [_t("aa"), _i(2)], [_t("a"), _i(3)]]}),
         enc("keys-unicode", ("WIRE-010",) + ok, "keys sorted by UTF-8 bytes, not code points",
             {"map": [[_t("\uff41"), _i(1)], [_t("\U0001f600"), _i(2)], [_t("z"), _i(3)]]}),
@@ -261,8 +268,11 @@ def envelope_cases() -> list[Case]:
     extra = dict(base, extra=1)
     missing = {k: v for k, v in base.items() if k != "sig"}
     return [
-        _op("valid", ("WIRE-018", "WIRE-019", "WIRE-024", "ID-014"), "a well-formed envelope",
+        _op("valid", ("WIRE-018", "WIRE-019", "WIRE-020", "WIRE-021", "WIRE-022", "WIRE-023",
+                      "WIRE-024", "WIRE-025", "WIRE-027", "ID-014"), "a well-formed envelope",
             base),
+        _op("valid-wall-zero", ("WIRE-022",), "wall_ms 0 and logical 65535 are in range",
+            _envelope(ts=[0, 65535, _author()])),
         _op("valid-unsigned-shape", ("WIRE-025",), "sig null is a valid shape",
             _envelope(sig=None)),
         _op("noncanonical", ("WIRE-001",), "envelope keys out of order", None, "invalid",
@@ -300,6 +310,10 @@ def envelope_cases() -> list[Case]:
             "invalid", "E_ID_KIND"),
         _op("order-ts-before-sig", ("WIRE-027",), "ts out of range and a short sig: ts first",
             _envelope(ts=[2**48, 0, _author()], sig=b"\x00"), "invalid", "E_HLC_RANGE"),
+        _op("order-author-before-ts", ("WIRE-027",), "a 31-byte author and ts out of range: "
+            "the author is checked first", _envelope(author=_author()[:31],
+                                                     ts=[2**48, 0, _author()]),
+            "invalid", bad),
     ]
 
 

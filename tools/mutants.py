@@ -1,0 +1,515 @@
+"""Mutation analysis per requirement: is a reference broken where it cites an id caught?
+
+For each MUST, the reference lines citing its id (`tools.trace.find_sites`) are
+mutated at and around the site: a `require(cond, "ID", ...)` call's condition; the
+statement on a `# [ID]` line, or the next statement after a comment standing
+alone; every statement of a function whose docstring cites the id (at most
+`BODY_LIMIT`). Each mutant is an exact source-segment edit (formatting elsewhere
+untouched) served from a subprocess that loads the mutated module in place of
+the original; the working tree is never edited. The harness runs only the
+checks citing the id (`Run(..., only={id})`): a non-conforming run, or a crashed
+or hung adapter, kills the mutant.
+
+Operators: cmp-flip (< <=, > >=, == !=, in / not in, is / is not), boolop-swap
+(and / or), not-insert and not-remove, arith-swap (+ -, * //, << >>, & |, also
+in augmented assignments), const (int k -> k+1 and k-1, True / False),
+stmt-remove (a statement becomes `pass`), require-true (a require's condition
+becomes `True`).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from tools.spec import load_spec
+from tools.trace import find_sites
+
+BODY_LIMIT = 12  # statements mutated per function whose docstring cites an id
+QUICK_PER_REQUIREMENT = 3  # mutants per requirement without --full
+EXAMPLES = 10  # hypothesis examples per property check
+CALL_TIMEOUT_S = 15.0  # one driver call; a hung adapter is a killed mutant
+MUTANT_TIMEOUT_S = 60.0  # one whole mutant run; beyond it the mutant is marked timeout
+NO_CHECK = "no conformance check ran"
+
+_CMP = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
+        ast.Eq: ("==", "!="), ast.NotEq: ("!=", "=="), ast.In: ("in", "not in"),
+        ast.NotIn: ("not in", "in"), ast.Is: ("is", "is not"), ast.IsNot: ("is not", "is")}
+_ARITH = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "//"),
+          ast.FloorDiv: ("//", "*"), ast.LShift: ("<<", ">>"), ast.RShift: (">>", "<<"),
+          ast.BitAnd: ("&", "|"), ast.BitOr: ("|", "&")}
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_NO_REMOVE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
+              ast.Pass, ast.Global, ast.Nonlocal)
+
+
+@attrs.frozen(order=True)
+class Mutant:
+    """One edit of one reference file, charged to one requirement."""
+
+    file: str  # "reference/clocks.py"
+    line: int  # line of the edit
+    operator: str
+    start: int  # byte offsets of the replaced segment
+    end: int
+    replacement: str
+    original: str  # the replaced segment
+    requirement: str
+    digest: str = ""  # of the file the offsets refer to ("" when unchecked)
+
+    def source_in(self, root: Path) -> bytes:
+        """The file's current bytes; ValueError when it changed since the mutant was made."""
+        data = (root / self.file).read_bytes()
+        if self.digest and hashlib.sha256(data).hexdigest()[:16] != self.digest:
+            raise ValueError(f"{self.file} changed since the mutants were generated")
+        return data
+
+    def apply(self, source: bytes) -> bytes:
+        """The module source with this mutant's edit applied."""
+        return source[:self.start] + self.replacement.encode("utf-8") + source[self.end:]
+
+    def mutated_line(self, source: bytes) -> str:
+        """The edited line as it reads in the mutant."""
+        return self.apply(source).decode("utf-8").splitlines()[self.line - 1].strip()
+
+
+class _Source:
+    """A module's bytes and AST, with byte offsets of nodes (ast columns are UTF-8 bytes)."""
+
+    def __init__(self, rel: str, data: bytes) -> None:
+        self.rel, self.data, self.tree = rel, data, ast.parse(data)
+        self.starts = [0]  # byte offset of each line's start
+        for line in data.splitlines(keepends=True):
+            self.starts.append(self.starts[-1] + len(line))
+        self.parent: dict[ast.AST, ast.AST] = {
+            child: node for node in ast.walk(self.tree) for child in ast.iter_child_nodes(node)}
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        n: Any = node
+        return (self.starts[n.lineno - 1] + n.col_offset,
+                self.starts[n.end_lineno - 1] + n.end_col_offset)
+
+    def text(self, start: int, end: int) -> str:
+        return self.data[start:end].decode("utf-8")
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)  # 1-based
+
+
+def _token(src: _Source, after: ast.AST, before: ast.AST, token: str) -> tuple[int, int]:
+    """Byte span of operator `token` in the gap between two operands (comments blanked)."""
+    lo, hi = src.span(after)[1], src.span(before)[0]
+    gap = re.sub(r"#[^\n]*", lambda m: " " * len(m.group(0)), src.text(lo, hi))
+    pattern = r"\s+".join(re.escape(w) for w in token.split())
+    found = re.search(rf"\b{pattern}\b" if token[0].isalpha() else pattern, gap)
+    if found is None:
+        raise ValueError(f"no {token!r} between operands at offset {lo}")
+    return lo + len(gap[:found.start()].encode()), lo + len(gap[:found.end()].encode())
+
+
+def _walk_expr(node: ast.AST) -> Iterator[ast.AST]:
+    """Sub-expressions worth mutating: not inside f-strings (messages)."""
+    if not isinstance(node, ast.JoinedStr):
+        yield node
+        for child in ast.iter_child_nodes(node):
+            yield from _walk_expr(child)
+
+
+def _expr_mutants(src: _Source, root: ast.AST) -> Iterator[tuple[str, int, int, str]]:
+    """(operator, start, end, replacement) for every operator that applies inside `root`."""
+    for node in _walk_expr(root):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for i, op in enumerate(node.ops):
+                if type(op) in _CMP:
+                    old, new = _CMP[type(op)]
+                    yield ("cmp-flip", *_token(src, operands[i], operands[i + 1], old), new)
+        elif isinstance(node, ast.BoolOp):
+            old, new = ("and", "or") if isinstance(node.op, ast.And) else ("or", "and")
+            pairs = zip(node.values, node.values[1:], strict=False)
+            spans = [_token(src, a, b, old) for a, b in pairs]
+            text = src.text(spans[0][0], spans[-1][1])
+            for s, e in reversed(spans):
+                text = text[:s - spans[0][0]] + new + text[e - spans[0][0]:]
+            yield "boolop-swap", spans[0][0], spans[-1][1], text
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            yield "not-remove", *src.span(node), f"({src.text(*src.span(node.operand))})"
+        elif isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+            old, new = _ARITH[type(node.op)]
+            yield ("arith-swap", *_token(src, node.left, node.right, old), new)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            yield "const", *src.span(node), str(not node.value)
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            for k in (node.value + 1, node.value - 1):
+                yield "const", *src.span(node), str(k) if k >= 0 else f"({k})"
+
+
+def _condition_mutants(src: _Source, cond: ast.AST) -> Iterator[tuple[str, int, int, str]]:
+    """`not` inserted before a condition (`not-remove` covers conditions that have one)."""
+    if not isinstance(cond, ast.UnaryOp) or not isinstance(cond.op, ast.Not):
+        yield "not-insert", *src.span(cond), f"(not ({src.text(*src.span(cond))}))"
+
+
+def _stmt_mutants(src: _Source, stmt: ast.stmt) -> Iterator[tuple[str, int, int, str]]:
+    """Mutants of one statement: its removal (not at module level) and its own expressions."""
+    if isinstance(stmt, _NO_REMOVE):
+        return
+    if not isinstance(src.parent.get(stmt), ast.Module):
+        yield ("stmt-remove", *src.span(stmt), "pass")
+    if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _ARITH:
+        old, new = _ARITH[type(stmt.op)]
+        yield ("arith-swap", *_token(src, stmt.target, stmt.value, old + "="), new + "=")
+    for name, value in ast.iter_fields(stmt):
+        if name in ("body", "orelse", "finalbody", "handlers", "annotation", "cases"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            expr = item.context_expr if isinstance(item, ast.withitem) else item
+            if isinstance(expr, ast.expr):
+                if name == "test":
+                    yield from _condition_mutants(src, expr)
+                yield from _expr_mutants(src, expr)
+
+
+def _is_require(node: ast.AST, req: str, line: int) -> bool:
+    """`require(cond, req, ...)` with `req` on `line`."""
+    if not isinstance(node, ast.Call) or len(node.args) < 2:
+        return False
+    name, arg = getattr(node.func, "id", getattr(node.func, "attr", "")), node.args[1]
+    return name == "require" and isinstance(arg, ast.Constant) and arg.value == req \
+        and arg.lineno <= line <= (arg.end_lineno or arg.lineno)
+
+
+def _function_body(fn: ast.AST) -> list[ast.stmt]:
+    stmts = [n for n in ast.walk(fn) if isinstance(n, ast.stmt) and n is not fn
+             and not isinstance(n, _NO_REMOVE)
+             and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    return sorted(stmts, key=lambda n: (n.lineno, n.col_offset))[:BODY_LIMIT]
+
+
+def site_mutants(src: _Source, line: int, req: str) -> Iterator[tuple[str, int, int, str]]:
+    """Mutants of the code a citation of `req` on `line` stands for."""
+    for node in ast.walk(src.tree):
+        if _is_require(node, req, line):
+            cond = node.args[0]  # type: ignore[attr-defined]
+            yield ("require-true", *src.span(cond), "True")
+            yield from _condition_mutants(src, cond)
+            yield from _expr_mutants(src, cond)
+            return
+    stmts = [n for n in ast.walk(src.tree) if isinstance(n, ast.stmt)]
+    covering = [n for n in stmts if n.lineno <= line <= (n.end_lineno or n.lineno)]
+    inner = min(covering, key=lambda n: (n.end_lineno or n.lineno) - n.lineno, default=None)
+    owner = src.parent.get(inner) if isinstance(inner, ast.Expr) else inner
+    if isinstance(inner, ast.Expr) and isinstance(inner.value, ast.Constant) \
+            and isinstance(inner.value.value, str) or isinstance(inner, _DEFS) \
+            and line < inner.body[0].lineno:  # a docstring, a bare string or a signature
+        for stmt in _function_body(owner) if isinstance(owner, _DEFS) else ():
+            yield from _stmt_mutants(src, stmt)
+        return  # a module docstring stands for the whole module: no mutants
+    if src.data.splitlines()[line - 1].strip().startswith(b"#") and (
+            inner is None or hasattr(inner, "body")):  # a comment standing alone
+        after = [n for n in stmts if n.lineno > line
+                 and (inner is None or n.lineno <= (inner.end_lineno or 0))]
+        inner = min(after, key=lambda n: (n.lineno, n.col_offset), default=None)
+    if inner is not None:
+        yield from _stmt_mutants(src, inner)
+
+
+def mutants_at(rel: str, source: bytes, line: int, req: str) -> list[Mutant]:
+    """The mutants charged to `req` for its citation on `line` of file `rel`."""
+    src, digest = _Source(rel, source), hashlib.sha256(source).hexdigest()[:16]
+    return [Mutant(rel, src.line_of(start), op, start, end, new, src.text(start, end), req,
+                   digest) for op, start, end, new in site_mutants(src, line, req)]
+
+
+def generate(root: Path, requirements: list[str] | None = None) -> list[Mutant]:
+    """Every mutant of the reference for each MUST (or `requirements`), sorted and unique."""
+    wanted = requirements or [r.id for r in load_spec(root).requirements if r.level == "MUST"]
+    out: set[Mutant] = set()
+    for req, sites in find_sites(root).items():
+        for rel, _, line in (site.rpartition(":") for site in sites if req in wanted):
+            if not rel.startswith("reference/"):
+                continue  # the harness's own sites (CONF) are not mutated
+            try:
+                out.update(mutants_at(rel, (root / rel).read_bytes(), int(line), req))
+            except (SyntaxError, ValueError) as exc:  # a file being edited, or an odd operand
+                print(f"strata spec mutants: skipping {rel}:{line} ({req}): {exc}",
+                      file=sys.stderr)
+    return sorted(out, key=lambda m: (m.requirement, m.file, m.line, m.operator, m.start,
+                                      m.replacement))
+
+
+def sample(mutants: list[Mutant], per_requirement: int) -> list[Mutant]:
+    """At most `per_requirement` mutants of each requirement, evenly spaced in sorted order."""
+    by_req: dict[str, list[Mutant]] = {}
+    for m in mutants:
+        by_req.setdefault(m.requirement, []).append(m)
+    return [group[(2 * i + 1) * len(group) // (2 * min(per_requirement, len(group)))]
+            for group in by_req.values() for i in range(min(per_requirement, len(group)))]
+
+
+def take_shard(mutants: list[Mutant], spec: str) -> list[Mutant]:
+    """Every n-th mutant starting at i (0-based) for `spec` = "i/n"."""
+    i, _, n = spec.partition("/")
+    if not (i.isdigit() and n.isdigit() and 0 <= int(i) < int(n)):
+        raise ValueError(f"shard must be i/n with 0 <= i < n, not {spec!r}")
+    return mutants[int(i)::int(n)]
+
+
+# --- running a mutant ---------------------------------------------------------------------
+
+# Serves the driver protocol with module argv[2] loaded from file argv[3] (argv[1]: repo root).
+SERVE = """import importlib.util, os, sys
+root, name, path = sys.argv[1:4]
+sys.path.insert(0, root)
+sys.dont_write_bytecode = True
+pkg = [os.path.join(root, *name.split("."))] if path.endswith("__init__.py") else None
+spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=pkg)
+class Mutated:
+    find_spec = staticmethod(lambda fullname, *rest: spec if fullname == name else None)
+sys.meta_path.insert(0, Mutated)
+from reference.driver import main
+main()
+"""
+
+
+def serve_command(root: Path, module: str, path: Path) -> str:
+    """The shell command serving the driver protocol from the reference with one module swapped."""
+    return shlex.join([sys.executable, "-c", SERVE, str(root), module, str(path)])
+
+
+def module_name(rel: str) -> str:
+    """reference/driver/__init__.py -> reference.driver; reference/clocks.py -> reference.clocks."""
+    return rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def judge(root: Path, command: str, only: frozenset[str] | None) -> dict[str, str]:
+    """Run the checks citing `only` (None: every check) against `command`: {status, detail}."""
+    from conformance.runner import Run, is_conforming, load_suite
+
+    run = Run(command, load_suite(root / "vectors"), examples=EXAMPLES, only=only,
+              stop_on_failure=True, timeout_s=CALL_TIMEOUT_S)
+    try:
+        report = run.execute()
+    except Exception as exc:  # noqa: BLE001 -- an adapter that cannot even say hello is killed
+        return {"status": "killed", "detail": f"crash: {type(exc).__name__}: {exc}"[:300]}
+    finally:
+        run.driver.close()
+    if not is_conforming(report):
+        failed = [c for r in report["requirements"] for c in r["checks"]
+                  if c["outcome"] == "failed"] or [{"name": "run", "detail": "not conforming"}]
+        detail = f"{failed[0]['name']}: {failed[0]['detail']}"[:300]
+        # A health check or a failure that does not reproduce (a loaded machine) is no verdict.
+        noise = any(n in detail for n in ("FailedHealthCheck", "FlakyFailure", "Flaky:"))
+        return {"status": "error" if noise else "killed", "detail": detail}
+    ran = any(c["outcome"] in ("passed", "acceptable") for r in report["requirements"]
+              if only is None or r["id"] in only for c in r["checks"])
+    return {"status": "survived", "detail": "" if ran else NO_CHECK}
+
+
+_JUDGE = ("import json, sys, pathlib; from tools.mutants import judge; only = json.loads(sys.argv"
+          "[3]); print(json.dumps(judge(pathlib.Path(sys.argv[1]), sys.argv[2], None if only is "
+          "None else frozenset(only))))")
+
+
+def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
+             timeout_s: float = MUTANT_TIMEOUT_S) -> dict[str, Any]:
+    """Judge a mutant (None: the unmutated reference) in a subprocess: {status, detail, seconds}.
+
+    `only` restricts the run to the checks citing those ids (None: the whole suite).
+    """
+    t0 = time.perf_counter()
+    rel = mutant.file if mutant else "reference/introduction.py"
+    try:
+        source = mutant.source_in(root) if mutant else (root / rel).read_bytes()
+    except ValueError as exc:
+        return {"status": "error", "detail": str(exc), "seconds": 0.0}
+    with tempfile.TemporaryDirectory(prefix="strata-mutant-") as tmp:
+        path = Path(tmp) / Path(rel).name
+        path.write_bytes(mutant.apply(source) if mutant else source)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _JUDGE, str(root), serve_command(root, module_name(rel), path),
+             json.dumps(None if only is None else sorted(only))],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+            lines = out.strip().splitlines()
+            verdict = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
+                "status": "error", "detail": (err.strip().splitlines() or ["?"])[-1][:300]}
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the adapter dies with it
+            proc.communicate()
+            verdict = {"status": "timeout", "detail": f"no verdict within {timeout_s:.0f} s"}
+    return {**verdict, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def is_equivalent(source: bytes, mutant: Mutant) -> bool:
+    """A mutant whose module parses to the very same AST as the original (for example `-0`).
+
+    A mutant that does not parse raises SyntaxError (a bug of an operator).
+    """
+    return ast.dump(ast.parse(mutant.apply(source))) == ast.dump(ast.parse(source))
+
+
+def _parallel(jobs: list[tuple[Mutant, frozenset[str] | None]], root: Path, workers: int,
+              timeout_s: float, label: str) -> list[dict[str, Any]]:
+    """Evaluate `jobs` `workers` at a time, with progress on stderr; results in job order."""
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = {pool.submit(evaluate, root, m, only, timeout_s): i
+                   for i, (m, only) in enumerate(jobs)}
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            i, m = futures[future], jobs[futures[future]][0]
+            results[i] = future.result()
+            print(f"{label} [{done}/{len(jobs)}] {results[i]['status']:<9} {m.requirement} "
+                  f"{m.file}:{m.line} {m.operator}", file=sys.stderr, flush=True)
+    return results
+
+
+def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = MUTANT_TIMEOUT_S,
+            recheck: bool = False) -> list[dict[str, Any]]:
+    """Judge every mutant on the checks citing its requirement; results in the mutants' order.
+
+    With `recheck`, each survivor is judged again on the whole suite: `elsewhere`
+    then says whether some other requirement's checks kill it (the cited checks
+    miss it) or nothing does (equivalent, or a behaviour no check looks at).
+    """
+    results: list[dict[str, Any]] = [
+        {"requirement": m.requirement, "file": m.file, "line": m.line, "operator": m.operator,
+         "original": " ".join(m.original.split()), "mutated_line": ""} for m in mutants]
+    for m, result in zip(mutants, results, strict=True):
+        try:
+            source = m.source_in(root)
+            result["mutated_line"] = m.mutated_line(source)
+            if is_equivalent(source, m):
+                result.update(status="equivalent", detail="same AST", seconds=0.0)
+        except (ValueError, SyntaxError) as exc:  # the file changed under us, or a bad edit
+            result.update(status="error", detail=str(exc), seconds=0.0)
+    todo = [i for i, r in enumerate(results) if "status" not in r]
+    verdicts = _parallel([(mutants[i], frozenset({mutants[i].requirement})) for i in todo],
+                         root, workers, timeout_s, "mutants")
+    for i, verdict in zip(todo, verdicts, strict=True):
+        results[i].update(verdict)
+    again = [i for i, r in enumerate(results) if recheck and r["status"] == "survived"]
+    verdicts = _parallel([(mutants[i], None) for i in again], root, workers, timeout_s, "recheck")
+    for i, verdict in zip(again, verdicts, strict=True):
+        killed = verdict["status"] == "killed"
+        results[i]["elsewhere"] = (f"killed by {verdict['detail']}" if killed
+                                   else f"{verdict['status']} on the whole suite")
+    return results
+
+
+def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-requirement counts and the overall score (killed + timeout) / (total - equivalent).
+
+    A hung mutant (timeout) counts as detected, as in most mutation tools; a
+    mutant whose evaluation itself failed (error) is left out of the score and listed.
+    """
+    counts = ("mutants", "killed", "survived", "timeout", "equivalent", "error")
+    rows: dict[str, dict[str, Any]] = {}
+    for r in results:
+        row = rows.setdefault(r["requirement"], {"id": r["requirement"], **dict.fromkeys(counts, 0),
+                                                 "survivors": []})
+        row["mutants"] += 1
+        row[r["status"]] += 1
+        if r["status"] in ("survived", "error"):
+            row["survivors"].append(r)
+    for row in rows.values():
+        row["score"] = _score(row)
+    totals = {k: sum(row[k] for row in rows.values()) for k in counts}
+    return {"requirements": [rows[k] for k in sorted(rows)], "totals": totals,
+            "score": _score(totals)}
+
+
+def _score(counts: dict[str, Any]) -> float:
+    judged = counts["mutants"] - counts["equivalent"] - counts["error"]
+    return round((counts["killed"] + counts["timeout"]) / judged, 4) if judged else 1.0
+
+
+def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str:
+    """The per-requirement table, the survivors, and the verdict."""
+    out = [f"{'id':<10}{'mutants':>8}{'killed':>7}{'survived':>9}{'timeout':>8}{'equiv':>6}"
+           f"{'score':>7}"]
+    for row in summary["requirements"]:
+        out.append(f"{row['id']:<10}{row['mutants']:>8}{row['killed']:>7}{row['survived']:>9}"
+                   f"{row['timeout']:>8}{row['equivalent']:>6}{row['score']:>7.2f}")
+    survivors = [s for row in summary["requirements"] for s in row["survivors"]]
+    if survivors:
+        out.append(f"survivors ({len(survivors)}):")
+        for s in survivors:
+            note = f" [{s['status']}: {s['detail']}]" if s["detail"] else ""
+            note += f" [whole suite: {s['elsewhere']}]" if "elsewhere" in s else ""
+            out.append(f"  {s['requirement']} {s['file']}:{s['line']} {s['operator']}: "
+                       f"{s['mutated_line']}   (was {s['original']!r}){note}")
+    if unsited:
+        out.append(f"MUSTs without a mutable reference site ({len(unsited)}): "
+                   + " ".join(unsited))
+    unchecked = sum(1 for s in survivors if s["detail"] == NO_CHECK)
+    if unchecked:
+        out.append(f"{unchecked} survivors had no conformance check to run (the requirement "
+                   "is untested or its class not claimed)")
+    t = summary["totals"]
+    verdict = "ok" if summary["score"] >= threshold else "FAIL"
+    out.append(f"mutation score {summary['score']:.3f} (threshold {threshold:.2f}): "
+               f"{t['killed']} killed, {t['timeout']} timed out, {t['survived']} survived, "
+               f"{t['equivalent']} equivalent, {t['error']} errors of {t['mutants']}: {verdict}")
+    return "\n".join(out)
+
+
+def main_mutants(root: Path, *, shard: str | None, full: bool, workers: int,
+                 out: Path | None, requirement: str | None, threshold: float = 0.9,
+                 timeout_s: float = MUTANT_TIMEOUT_S, recheck: bool = False) -> int:
+    """`strata spec mutants`: 0 when the score reaches `threshold`, 1 below it, 2 on misuse."""
+    t0 = time.perf_counter()
+    root = root.resolve()
+    musts = sorted(r.id for r in load_spec(root).requirements if r.level == "MUST")
+    if requirement is not None and requirement not in musts:
+        print(f"strata spec mutants: {requirement} is not a MUST of the spec", file=sys.stderr)
+        return 2
+    try:
+        take_shard([], shard or "0/1")
+    except ValueError as exc:
+        print(f"strata spec mutants: {exc}", file=sys.stderr)
+        return 2
+    every = generate(root, [requirement] if requirement else None)
+    chosen = every if full else sample(every, QUICK_PER_REQUIREMENT)
+    chosen = take_shard(chosen, shard) if shard else chosen
+    unsited = sorted(set([requirement] if requirement else musts)
+                     - {m.requirement for m in every})
+    print(f"{len(chosen)} of {len(every)} mutants ({'full' if full else 'quick'}"
+          f"{f', shard {shard}' if shard else ''}), {workers} workers", file=sys.stderr)
+    if chosen:
+        baseline = evaluate(root, None, frozenset(m.requirement for m in chosen), timeout_s * 5)
+        if baseline["status"] != "survived":
+            print(f"strata spec mutants: the unmutated reference is not conforming on these "
+                  f"checks ({baseline['status']}: {baseline['detail']})", file=sys.stderr)
+            return 2
+    results = run_all(root, chosen, workers, timeout_s, recheck)
+    summary = summarise(results)
+    duration = round(time.perf_counter() - t0, 1)
+    print(render(summary, threshold, unsited))
+    print(f"{len(chosen)} mutants in {duration} s")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "format": "strata-mutants/1", "mode": "full" if full else "quick", "shard": shard,
+            "threshold": threshold, "duration_s": duration, "generated": len(every),
+            "unsited": unsited, **summary, "results": results}, indent=2) + "\n", "utf-8")
+    return 0 if summary["score"] >= threshold else 1
+
