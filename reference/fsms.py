@@ -266,10 +266,28 @@ WAVEGEN_ENTRY = Table(  # spec/14-wavegen.md section 4.2 [WAVE-008]
     ),
 )
 
+PARAMETER = Table(  # spec/15-consolidation.md [CONS-031]
+    name="parameter",
+    requirement="CONS-031",
+    states=("Free", "Screened"),
+    initial="Free",
+    absorbing=(),
+    created_by=("LoraConsolidate", "LoraMigrate", "LoraFastTrack", "LoraResonate"),
+    transitions=(
+        ("Free", "screen", "Screened"),
+        ("Screened", "release", "Free"),
+    ),
+    invariants=(
+        ("reachable", "Screened"),
+        ("reachable", "Free"),
+        ("deterministic", None),
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (EVIDENCE, CLAIM, ENTITY, EPISODE, SUGGESTED_ACTION, JOB, DELEGATION,
-              WAVEGEN_ENTRY)
+              WAVEGEN_ENTRY, PARAMETER)
 }
 
 

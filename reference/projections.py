@@ -180,7 +180,9 @@ class Projections:
             # [DM-010] [DM-034] [FSM-005] a later creation of the same id is ignored
             self._ignore(op, record, op.type)
             return False
-        machine = MACHINE_OF_KIND[record[0]]
+        machine = MACHINE_OF_KIND.get(record[0])
+        if machine is None:
+            return False  # artifact records (chapters 11 and 15) are their chapters' projections
         state = fsms.initial_state(machine)  # [FSM-002]
         self.records[record] = Record(record, machine, state, op.hash, payload, set(),
                                       [Change(op.hash, op.type, None, state)])

@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("new")
     vec.set_defaults(func=cmd_vectors)
 
+    sub.add_parser("node", help="run a mesh node: init | run | sync | status (spec/09)")
+
     spec = sub.add_parser("spec", help="spec-author tools")
     ssub = spec.add_subparsers(dest="action", required=True)
     ssub.add_parser("lint", help="every MUST/SHOULD sentence carries a unique id")
@@ -182,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `strata` console script."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["node"]:  # `strata node init|run|sync|status ...` (spec/09)
+        from tools.node import main_node
+
+        return main_node(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

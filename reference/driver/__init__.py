@@ -14,9 +14,11 @@ from reference._require import SpecViolation
 from reference.driver import (  # noqa: F401 (registers the commands)
     authority,
     clocks,
+    consolidation,
     engine,
     identifiers,
     lora,
+    mesh,
     oplog,
     projections,
     signatures,
@@ -33,6 +35,7 @@ IMPLEMENTATION_NAME = "strata-reference"
 CLAIMED_CLASSES = [
     ConformanceClass.CORE,
     ConformanceClass.AUTHORITY,
+    ConformanceClass.MESH,
     ConformanceClass.PROJECTIONS,
     ConformanceClass.ENGINE,
     ConformanceClass.LEARNING,

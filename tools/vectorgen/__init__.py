@@ -122,10 +122,12 @@ def all_files() -> list[VectorFile]:
         authority_log,
         boundaries,
         clocks,
+        consolidation,
         data_model,
         engine,
         identifiers,
         lora,
+        mesh,
         operations,
         projections,
         signatures,
@@ -147,6 +149,8 @@ def all_files() -> list[VectorFile]:
         authority_log.files,
         lora.files,
         wavegen.files,
+        consolidation.files,
+        mesh.files,
     ]
     return [vfile for source in sources for vfile in source()]
 
