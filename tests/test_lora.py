@@ -11,25 +11,15 @@ import blake3
 import numpy as np
 import pytest
 import torch
+from _lora_support import SEED, op, rejects
 
-from reference._require import SpecViolation
 from reference.introduction import ErrorCode
 from reference.lora import generator, hierarchy, model
 
-SEED = bytes(32)
 SEED_B = blake3.blake3(b"strata/tests/lora/seed-b").digest()
 PROMPT = [256, *b"strata"]
 TOL = 1e-4
 
-
-def op(n: int) -> bytes:
-    """A well-formed OpId (kind byte 0x01) numbered n."""
-    return bytes([1]) + n.to_bytes(16, "big")
-
-
-def rejects(code: ErrorCode, requirement: str) -> Any:
-    """A pytest.raises context matching the violation's code and requirement id."""
-    return pytest.raises(SpecViolation, match=rf"^{code} \[{requirement}\]")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,8 +33,8 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def base() -> hierarchy.BaseModel:
+    """The base model of SEED, built once per test module."""
     return hierarchy.load_base_model(SEED)
-
 
 def delta(base: hierarchy.BaseModel, layer: str, target: str, label: str,
           scale: float = 0.1) -> torch.Tensor:

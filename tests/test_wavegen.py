@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import torch
+from _lora_support import SEED, op, rejects
 
 import reference.driver.wavegen as wave_driver  # noqa: F401 (registers the wave.* commands)
-from reference._require import SpecViolation
 from reference.driver import dispatch
 from reference.introduction import ErrorCode
 from reference.lora import hierarchy
@@ -20,24 +20,13 @@ from reference.wavegen import coherence, decode
 from tools.fsm import load_machines
 from tools.spec import default_root
 
-SEED = bytes(32)
 P1 = "Write a function to parse JSON in Python"
 BAD = ErrorCode.E_PAYLOAD_INVALID
 
 
-def op(n: int) -> bytes:
-    """A well-formed OpId (kind byte 0x01) numbered n."""
-    return bytes([1]) + n.to_bytes(16, "big")
-
-
-def rejects(code: ErrorCode, requirement: str) -> Any:
-    """A pytest.raises context matching the violation's code and requirement id."""
-    return pytest.raises(SpecViolation, match=rf"^{code} \[{requirement}\]")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
-    """One thread, as the driver runs the model."""
+    """The model is tiny: one thread, as the driver runs it (a pool only adds overhead)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -46,6 +35,7 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def base() -> hierarchy.BaseModel:
+    """The base model of SEED, built once per test module."""
     return hierarchy.load_base_model(SEED)
 
 
