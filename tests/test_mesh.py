@@ -106,6 +106,15 @@ def make_node(tmp_path: Path) -> Iterator[Any]:
         node.close()
 
 
+def settle(condition: Any, seconds: float = 10.0) -> bool:
+    """Whether `condition()` holds within `seconds`: a serving node stores what a sync pushed
+    on its own thread, and re-offers held ops at least once a second (MESH-027)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(condition())
+
+
 def add_ops(node: Node, label: str, n: int) -> list[bytes]:
     return [node.author(ingest(f"{label}/{i}")) for i in range(n)]
 
@@ -425,7 +434,7 @@ def test_two_nodes_converge(make_node: Any) -> None:
     port = b.serve(mesh.HOST, 0)
     first = a.sync_with(mesh.HOST, port)
     assert first.ok and first.pushed == 21 and first.received["applied"] == 8
-    assert a.applied() == b.applied() and len(a.applied()) == 29
+    assert settle(lambda: a.applied() == b.applied()) and len(a.applied()) == 29
     again = a.sync_with(mesh.HOST, port)
     assert again.ok and again.messages == 2 and again.pushed == 0
     assert a.status()["last_sync"]["ok"]
@@ -436,7 +445,7 @@ def test_sync_of_fresh_and_identical_nodes(make_node: Any) -> None:
     a, b = make_node("a"), make_node("b")
     report = a.sync_with(mesh.HOST, b.serve(mesh.HOST, 0))
     assert report.ok and report.pushed == 1 and report.received["applied"] == 1
-    assert sorted(a.applied()) == sorted(b.applied())
+    assert settle(lambda: sorted(a.applied()) == sorted(b.applied()))
 
 
 def test_clock_receives_synced_ops(make_node: Any) -> None:
@@ -446,8 +455,7 @@ def test_clock_receives_synced_ops(make_node: Any) -> None:
     add_ops(a, "a", 5)
     last = wire_format.decode_envelope(add_ops(a, "a2", 1)[0]).ts
     a.sync_with(mesh.HOST, b.serve(mesh.HOST, 0))
-    state = tuple(b.status()["clock"])
-    assert state > (last[0], last[1])
+    assert settle(lambda: tuple(b.status()["clock"]) > (last[0], last[1]))
 
 
 def test_invalid_ops_from_a_peer_refused_and_reported(make_node: Any) -> None:
@@ -484,12 +492,7 @@ def test_held_op_released_when_its_proof_arrives(make_node: Any) -> None:
     assert identifiers.compute_op_hash(early) not in b.applied()
     report = a.sync_with(mesh.HOST, b.serve(mesh.HOST, 0))
     assert report.ok
-    # b stores what it received on its serving thread and re-offers held ops at least once
-    # a second (MESH-027): wait for that, within a bound, rather than racing it.
-    deadline = time.monotonic() + 10
-    while identifiers.compute_op_hash(early) not in b.applied() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert identifiers.compute_op_hash(early) in b.applied()
+    assert settle(lambda: identifiers.compute_op_hash(early) in b.applied())
     assert b.status()["held"]["count"] == 0
 
 
@@ -560,7 +563,7 @@ def test_parent_announces_a_child(make_node: Any) -> None:
              "attributes": {}, "supports": []})  # delegated evidence/* only
     # the child relays the chain it stored (root -> parent -> child) with its own op
     assert child.sync_with(mesh.HOST, peer.serve(mesh.HOST, 0)).ok
-    assert identifiers.compute_op_hash(op) in peer.applied()
+    assert settle(lambda: identifiers.compute_op_hash(op) in peer.applied())
     assert peer.status()["held"]["count"] == 0
 
 
