@@ -52,6 +52,7 @@ class Driver:
             bufsize=1,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        self._exited = False  # it closed its end: no further answers will come
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -75,12 +76,14 @@ class Driver:
             self._proc.stdin.write(line + "\n")
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
+            self._exited = True
             raise DriverError(f"implementation is not running ({exc})") from exc
         try:
             answer = self._lines.get(timeout=self.timeout_s)
         except queue.Empty as exc:
             raise DriverError(f"no response to {cmd!r} within {self.timeout_s:.0f} s") from exc
         if answer is None:
+            self._exited = True
             raise DriverError(f"implementation exited while answering {cmd!r}")
         try:
             message = json.loads(answer)
@@ -107,4 +110,4 @@ class Driver:
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        return not self._exited and self._proc.poll() is None

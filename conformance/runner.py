@@ -188,6 +188,10 @@ class Run:
         self.driver = Driver(self.command, self.timeout_s)
         self.driver.call("hello", self._hello_args())
 
+    def _revived(self) -> Driver:
+        self._restart()
+        return self.driver
+
     def _hello_args(self) -> dict[str, Any]:
         return {"spec_version": self.suite.manifest["spec_version"],
                 "harness": f"strata-conformance {HARNESS_VERSION}"}
@@ -273,7 +277,7 @@ class Run:
             return
         try:
             run = with_settings(check.run, self.examples, self.shrink)
-            run(Impl(self.driver, self.error_codes, self.commands, self.fsms))
+            run(Impl(self.driver, self.error_codes, self.commands, self.fsms, self._revived))
         except DriverError as exc:
             self.outcomes.append(Outcome("property", check.name, check.requirements, "failed",
                                          f"protocol: {exc}"))

@@ -229,3 +229,21 @@ def test_main_refuses_unknown_requirement_and_bad_shard() -> None:
                                 requirement="WIRE-999") == 2
     assert mutants.main_mutants(ROOT, shard="2/2", full=False, workers=1, out=None,
                                 requirement="WIRE-011") == 2
+
+
+def test_declared_equivalent_applies_to_its_line_and_operators_only() -> None:
+    """A pragma on the mutated line or the comment line above names the operators it covers."""
+    source = (b"def f(x: int) -> int:\n"
+              b"    # equivalent mutant (cmp-flip): x is never 3\n"
+              b"    y = x < 3\n"
+              b"    z = x < 4  # equivalent mutant (const, arith-swap): z is unused\n"
+              b"    return x\n")
+
+    def at(line: int, op: str) -> mutants.Mutant:
+        return mutants.Mutant("m.py", line, op, 0, 0, "", "", "X-001")
+
+    assert mutants.declared_equivalent(source, at(3, "cmp-flip")) == "x is never 3"
+    assert mutants.declared_equivalent(source, at(3, "const")) is None
+    assert mutants.declared_equivalent(source, at(4, "const")) == "z is unused"
+    assert mutants.declared_equivalent(source, at(4, "cmp-flip")) is None
+    assert mutants.declared_equivalent(source, at(5, "const")) is None  # code line above

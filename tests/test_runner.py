@@ -106,3 +106,27 @@ def test_policy_makes_should_deviation_acceptable() -> None:
     run.policies = {}
     assert run._under_policy(("X-001",), "differs")[0] == "failed"
     run.driver.close()
+
+
+def test_crash_in_a_property_check_is_one_stable_failure(tmp_path: Path) -> None:
+    """An implementation that dies mid-check gets a fresh session for the replay, so the
+    verdict names the crash (not hypothesis's FlakyFailure) and later checks still run."""
+    crasher = tmp_path / "crasher.py"
+    crasher.write_text(
+        f"import os, sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        "from reference import driver\n"
+        "real = driver.dispatch\n"
+        "def dispatch(request):\n"
+        "    if isinstance(request, dict) and request.get('cmd') == 'cbor.decode':\n"
+        "        os._exit(3)\n"
+        "    return real(request)\n"
+        "driver.dispatch = dispatch\n"
+        "driver.main()\n", "utf-8")
+    report = Run(f"{sys.executable} {crasher}", load_suite(VECTORS), examples=5,
+                 only=frozenset({"WIRE-016", "SIG-010"}), shrink=False).execute()
+    checks = {c["name"]: c for r in report["requirements"] for c in r["checks"]
+              if c["kind"] == "property"}
+    crashed = [c for c in checks.values() if c["outcome"] == "failed"]
+    assert crashed and all("implementation exited while answering 'cbor.decode'" in c["detail"]
+                           for c in crashed), crashed
+    assert any(c["outcome"] == "passed" for c in checks.values())

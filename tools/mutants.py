@@ -47,6 +47,9 @@ EXAMPLES = 10  # hypothesis examples per property check
 CALL_TIMEOUT_S = 15.0  # one driver call; a hung adapter is a killed mutant
 MUTANT_TIMEOUT_S = 60.0  # one whole mutant run; beyond it the mutant is marked timeout
 NO_CHECK = "no conformance check ran"
+# `# equivalent mutant (cmp-flip, const): why` at the end of the mutated line, or on a
+# comment line right above it: those operators' mutants there change nothing observable.
+EQUIVALENT = re.compile(r"#\s*equivalent mutants? \(([a-z, -]+)\):\s*(\S.*)$")
 
 _CMP = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
         ast.Eq: ("==", "!="), ast.NotEq: ("!=", "=="), ast.In: ("in", "not in"),
@@ -303,7 +306,7 @@ def judge(root: Path, command: str, only: frozenset[str] | None) -> dict[str, st
     from conformance.runner import Run, is_conforming, load_suite
 
     run = Run(command, load_suite(root / "vectors"), examples=EXAMPLES, only=only,
-              stop_on_failure=True, timeout_s=CALL_TIMEOUT_S)
+              stop_on_failure=True, timeout_s=CALL_TIMEOUT_S, shrink=False)
     try:
         report = run.execute()
     except Exception as exc:  # noqa: BLE001 -- an adapter that cannot even say hello is killed
@@ -314,8 +317,10 @@ def judge(root: Path, command: str, only: frozenset[str] | None) -> dict[str, st
         failed = [c for r in report["requirements"] for c in r["checks"]
                   if c["outcome"] == "failed"] or [{"name": "run", "detail": "not conforming"}]
         detail = f"{failed[0]['name']}: {failed[0]['detail']}"[:300]
-        # A health check or a failure that does not reproduce (a loaded machine) is no verdict.
-        noise = any(n in detail for n in ("FailedHealthCheck", "FlakyFailure", "Flaky:"))
+        # A health check or a failure that does not reproduce (a loaded machine) is no
+        # verdict; one that fails again on replay with a dead adapter is a crash, a kill.
+        flaky = any(n in detail for n in ("FlakyFailure", "Flaky:")) and "DriverError" not in detail
+        noise = flaky or "FailedHealthCheck" in detail
         return {"status": "error" if noise else "killed", "detail": detail}
     ran = any(c["outcome"] in ("passed", "acceptable") for r in report["requirements"]
               if only is None or r["id"] in only for c in r["checks"])
@@ -359,6 +364,18 @@ def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
     return {**verdict, "seconds": round(time.perf_counter() - t0, 2)}
 
 
+def declared_equivalent(source: bytes, mutant: Mutant) -> str | None:
+    """The reason an `# equivalent mutant (ops): why` comment gives for `mutant`, if any."""
+    lines = source.decode("utf-8").splitlines()
+    own = lines[mutant.line - 1] if mutant.line <= len(lines) else ""
+    above = lines[mutant.line - 2] if mutant.line >= 2 else ""
+    for text in (own, above if above.lstrip().startswith("#") else ""):
+        found = EQUIVALENT.search(text)
+        if found and mutant.operator in {op.strip() for op in found.group(1).split(",")}:
+            return found.group(2).strip()
+    return None
+
+
 def is_equivalent(source: bytes, mutant: Mutant) -> bool:
     """A mutant whose module parses to the very same AST as the original (for example `-0`).
 
@@ -399,6 +416,8 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
             result["mutated_line"] = m.mutated_line(source)
             if is_equivalent(source, m):
                 result.update(status="equivalent", detail="same AST", seconds=0.0)
+            elif (reason := declared_equivalent(source, m)) is not None:
+                result.update(status="equivalent", detail=f"declared: {reason}", seconds=0.0)
         except (ValueError, SyntaxError) as exc:  # the file changed under us, or a bad edit
             result.update(status="error", detail=str(exc), seconds=0.0)
     todo = [i for i, r in enumerate(results) if "status" not in r]
@@ -430,6 +449,8 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         row[r["status"]] += 1
         if r["status"] in ("survived", "error"):
             row["survivors"].append(r)
+        if r["status"] == "equivalent" and r["detail"].startswith("declared"):
+            row.setdefault("declared", []).append(r)
     for row in rows.values():
         row["score"] = _score(row)
     totals = {k: sum(row[k] for row in rows.values()) for k in counts}
@@ -457,6 +478,11 @@ def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str
             note += f" [whole suite: {s['elsewhere']}]" if "elsewhere" in s else ""
             out.append(f"  {s['requirement']} {s['file']}:{s['line']} {s['operator']}: "
                        f"{s['mutated_line']}   (was {s['original']!r}){note}")
+    declared = [d for row in summary["requirements"] for d in row.get("declared", [])]
+    if declared:
+        out.append(f"declared equivalent ({len(declared)}):")
+        out.extend(f"  {d['requirement']} {d['file']}:{d['line']} {d['operator']}: "
+                   f"{d['mutated_line']}   ({d['detail']})" for d in declared)
     if unsited:
         out.append(f"MUSTs without a mutable reference site ({len(unsited)}): "
                    + " ".join(unsited))

@@ -29,11 +29,21 @@ class Impl:
     """The implementation under test as the checks see it."""
 
     def __init__(self, driver: Driver, error_codes: frozenset[str] = frozenset(),
-                 commands: tuple[str, ...] = (), fsms: dict[str, Any] | None = None) -> None:
-        self.driver = driver
+                 commands: tuple[str, ...] = (), fsms: dict[str, Any] | None = None,
+                 revive: Callable[[], Driver] | None = None) -> None:
+        self._driver = driver
         self.error_codes = error_codes  # the registry of spec/00 section 5.1, from the suite
         self.commands = commands  # every command the suite's vectors use
         self.fsms = fsms or {}  # vectors/fsms.json: the state-machine tables of spec/12
+        self._revive = revive  # starts a fresh session after the implementation died
+
+    @property
+    def driver(self) -> Driver:
+        """The running session; a fresh one when the last example crashed the implementation,
+        so hypothesis replays a crash as the same failure instead of calling it flaky."""
+        if not self._driver.alive and self._revive is not None:
+            self._driver = self._revive()
+        return self._driver
 
     def call(self, cmd: str, args: dict[str, Any]) -> Response:
         return self.driver.call(cmd, args)
