@@ -151,15 +151,15 @@ def render(diff: SpecDiff, old: str, new: str, limit: int = 40) -> str:
     section("requirements added", [f"+ {i} {diff.new_reqs[i].level}: "
                                    f"{_brief(diff.new_reqs[i].text)}" for i in diff.added])
     section("requirements retired", [f"- {i}" for i in diff.retired])
-    changed: list[str] = []
+    changed: list[str] = []  # one entry per id; its detail lines follow it
     for req_id, fields in diff.changed:
         a, b = diff.old_reqs[req_id], diff.new_reqs[req_id]
-        changed.append(f"~ {req_id} ({', '.join(fields)})")
+        entry = [f"~ {req_id} ({', '.join(fields)})"]
         if "level" in fields:
-            changed.append(f"    level: {a.level} -> {b.level}")
+            entry.append(f"    level: {a.level} -> {b.level}")
         if "text" in fields:
-            changed.append(f"    old: {_brief(a.text)}")
-            changed.append(f"    new: {_brief(b.text)}")
+            entry += [f"    old: {_brief(a.text)}", f"    new: {_brief(b.text)}"]
+        changed.append("\n  ".join(entry))
     section("requirements changed", changed)
     section("vector cases added", [f"+ {k}" for k in diff.cases_added])
     section("vector cases removed", [f"- {k}" for k in diff.cases_removed])
