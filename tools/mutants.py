@@ -22,15 +22,19 @@ from __future__ import annotations
 import ast
 import bisect
 import concurrent.futures
+import contextlib
+import functools
 import hashlib
 import json
 import os
+import queue
 import re
 import shlex
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,11 +305,19 @@ def module_name(rel: str) -> str:
     return rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
+@functools.cache
+def _suite(root: Path) -> Any:
+    """The suite under `root`, loaded (and its digests checked) once per judge process."""
+    from conformance.runner import load_suite
+
+    return load_suite(root / "vectors")
+
+
 def judge(root: Path, command: str, only: frozenset[str] | None) -> dict[str, str]:
     """Run the checks citing `only` (None: every check) against `command`: {status, detail}."""
-    from conformance.runner import Run, is_conforming, load_suite
+    from conformance.runner import Run, is_conforming
 
-    run = Run(command, load_suite(root / "vectors"), examples=EXAMPLES, only=only,
+    run = Run(command, _suite(root), examples=EXAMPLES, only=only,
               stop_on_failure=True, timeout_s=CALL_TIMEOUT_S, shrink=False)
     try:
         report = run.execute()
@@ -327,16 +339,82 @@ def judge(root: Path, command: str, only: frozenset[str] | None) -> dict[str, st
     return {"status": "survived", "detail": "" if ran else NO_CHECK}
 
 
-_JUDGE = ("import json, sys, pathlib; from tools.mutants import judge; only = json.loads(sys.argv"
-          "[3]); print(json.dumps(judge(pathlib.Path(sys.argv[1]), sys.argv[2], None if only is "
-          "None else frozenset(only))))")
+VERDICT = "strata-mutants-verdict "  # marks the judge's answer among any stray output
+
+
+def judge_loop(root: Path) -> None:
+    """A judge process: one job `{command, only}` per stdin line, one marked verdict per line.
+
+    The suite is loaded and the harness imported once per worker, not once per mutant.
+    """
+    for line in sys.stdin:
+        job = json.loads(line)
+        only = None if job["only"] is None else frozenset(job["only"])
+        print(VERDICT + json.dumps(judge(root, job["command"], only)), flush=True)
+
+
+class Judge:
+    """A worker's judge process, started on first use and again after it died or hung."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+
+    def _start(self) -> subprocess.Popen[str]:
+        code = ("import pathlib; from tools.mutants import judge_loop; "
+                f"judge_loop(pathlib.Path({str(self.root)!r}))")
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=self.root, text=True,
+            env={**os.environ, "PYTHONPATH": str(self.root)}, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, args=(proc, self.lines), daemon=True).start()
+        return proc
+
+    @staticmethod
+    def _read(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def ask(self, command: str, only: frozenset[str] | None, timeout_s: float) -> dict[str, str]:
+        """The verdict on `command`; a hung judge (and its adapter) is killed: timeout."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"command": command, "only": None if only is None
+                                          else sorted(only)}) + "\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while True:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                if line is None:
+                    self.proc = None
+                    return {"status": "error", "detail": "the judge process exited"}
+                if line.startswith(VERDICT):
+                    return dict(json.loads(line.removeprefix(VERDICT)))
+        except queue.Empty:
+            self.close()
+            return {"status": "timeout", "detail": f"no verdict within {timeout_s:.0f} s"}
+
+    def close(self) -> None:
+        """Kill the judge and everything it started (its own session)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
 
 
 def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
-             timeout_s: float = MUTANT_TIMEOUT_S) -> dict[str, Any]:
-    """Judge a mutant (None: the unmutated reference) in a subprocess: {status, detail, seconds}.
+             timeout_s: float = MUTANT_TIMEOUT_S, judge: Judge | None = None) -> dict[str, Any]:
+    """Judge a mutant (None: the unmutated reference): {status, detail, seconds}.
 
-    `only` restricts the run to the checks citing those ids (None: the whole suite).
+    `only` restricts the run to the checks citing those ids (None: the whole suite);
+    `judge` is a worker's running judge (None: a judge started and closed for this call).
     """
     t0 = time.perf_counter()
     rel = mutant.file if mutant else "reference/introduction.py"
@@ -344,23 +422,15 @@ def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
         source = mutant.source_in(root) if mutant else (root / rel).read_bytes()
     except ValueError as exc:
         return {"status": "error", "detail": str(exc), "seconds": 0.0}
-    with tempfile.TemporaryDirectory(prefix="strata-mutant-") as tmp:
-        path = Path(tmp) / Path(rel).name
-        path.write_bytes(mutant.apply(source) if mutant else source)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _JUDGE, str(root), serve_command(root, module_name(rel), path),
-             json.dumps(None if only is None else sorted(only))],
-            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-            lines = out.strip().splitlines()
-            verdict = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
-                "status": "error", "detail": (err.strip().splitlines() or ["?"])[-1][:300]}
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the adapter dies with it
-            proc.communicate()
-            verdict = {"status": "timeout", "detail": f"no verdict within {timeout_s:.0f} s"}
+    own = judge or Judge(root)
+    try:
+        with tempfile.TemporaryDirectory(prefix="strata-mutant-") as tmp:
+            path = Path(tmp) / Path(rel).name
+            path.write_bytes(mutant.apply(source) if mutant else source)
+            verdict = own.ask(serve_command(root, module_name(rel), path), only, timeout_s)
+    finally:
+        if judge is None:
+            own.close()
     return {**verdict, "seconds": round(time.perf_counter() - t0, 2)}
 
 
@@ -386,16 +456,28 @@ def is_equivalent(source: bytes, mutant: Mutant) -> bool:
 
 def _parallel(jobs: list[tuple[Mutant, frozenset[str] | None]], root: Path, workers: int,
               timeout_s: float, label: str) -> list[dict[str, Any]]:
-    """Evaluate `jobs` `workers` at a time, with progress on stderr; results in job order."""
+    """Evaluate `jobs` `workers` at a time (a judge process per worker), with progress on
+    stderr; results in job order."""
     results: list[dict[str, Any]] = [{} for _ in jobs]
-    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
-        futures = {pool.submit(evaluate, root, m, only, timeout_s): i
-                   for i, (m, only) in enumerate(jobs)}
-        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
-            i, m = futures[future], jobs[futures[future]][0]
-            results[i] = future.result()
-            print(f"{label} [{done}/{len(jobs)}] {results[i]['status']:<9} {m.requirement} "
-                  f"{m.file}:{m.line} {m.operator}", file=sys.stderr, flush=True)
+    local, judges = threading.local(), []
+
+    def run(mutant: Mutant, only: frozenset[str] | None) -> dict[str, Any]:
+        if not hasattr(local, "judge"):
+            local.judge = Judge(root)
+            judges.append(local.judge)
+        return evaluate(root, mutant, only, timeout_s, local.judge)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+            futures = {pool.submit(run, m, only): i for i, (m, only) in enumerate(jobs)}
+            for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                i, m = futures[future], jobs[futures[future]][0]
+                results[i] = future.result()
+                print(f"{label} [{done}/{len(jobs)}] {results[i]['status']:<9} {m.requirement} "
+                      f"{m.file}:{m.line} {m.operator}", file=sys.stderr, flush=True)
+    finally:
+        for judge in judges:
+            judge.close()
     return results
 
 
