@@ -177,10 +177,9 @@ class IdGenerator:
 # --- NodeId, ContentHash, DID ---------------------------------------------
 
 
-def check_node_id(raw: bytes) -> NodeId:
+def check_node_id(raw: bytes) -> None:
     """A NodeId is an Ed25519 public key valid under chapter 06 (section 3) [ID-007] [DM-005]."""
     signatures.check_public_key(raw)
-    return NodeId(raw)
 
 
 def compute_content_hash(data: bytes) -> ContentHash:
@@ -201,6 +200,7 @@ def compute_op_hash(envelope_bytes: bytes) -> ContentHash:
 def verify_content(data: bytes, expected: bytes) -> None:
     """Check bytes against the ContentHash that names them (section 4) [ID-010]."""
     require(
+        # equivalent mutant (require-true): no other length equals the 32-byte digest below
         len(expected) == 32,
         "ID-010",
         ErrorCode.E_HASH_MISMATCH,

@@ -153,7 +153,10 @@ def check_signature_encoding(signature: bytes) -> None:
         ErrorCode.E_SIGNATURE_MALLEABLE,
         f"S = L + {s - L} is not reduced below L",
     )
+    # Dropping this check changes no answer of the reference: verify_equation's libsodium
+    # call rejects a small-order R itself (its own pre-check), with the same code.
     require(
+        # equivalent mutant (const, require-true): libsodium rejects small-order R (see above)
         not is_small_order(signature[:32]),
         "SIG-013",
         ErrorCode.E_SIGNATURE_INVALID,

@@ -515,7 +515,7 @@ class Sanitization:
     """A sanitization record: who filtered, the original op's hash, what was withheld."""
 
     by: bytes  # the filter's NodeId
-    of: bytes  # the hash of the original signed op (spec/04 ID-014)
+    of: bytes  # the hash of the original signed op (spec/04 section 4)
     fields: tuple[str, ...]
     sig: bytes | None
 

@@ -83,6 +83,9 @@ def _check_encodable(value: Value, depth: int) -> None:
         )
         return
     require(
+        # The driver's value notation and the reference's own callers build only data-model
+        # types: no driver input brings another Python type here.
+        # equivalent mutant (require-true): unreachable from driver input (see above)
         isinstance(value, (list, dict)),
         "WIRE-002",
         ErrorCode.E_CBOR_UNSUPPORTED,
@@ -120,7 +123,7 @@ class _Item:
     arg: int | None  # None for indefinite length
     start: int
     end: int = 0
-    depth: int = 0
+    depth: int = 0  # arrays and maps on the path from the top, this item included [WIRE-013]
     children: list[_Item] = attrs.Factory(list)
 
 
@@ -147,7 +150,9 @@ def decode_canonical(data: bytes) -> Value:
     _check_model(items)
     _check_form(items, data)  # [WIRE-014] reject, never re-encode
     # [WIRE-016] the scans above admit only deterministic encodings, so the value
-    # cbor2 builds re-encodes to exactly `data`.
+    # cbor2 builds re-encodes to exactly `data`. (Only mutants get here: canonical input is
+    # accepted by _decode_if_canonical, and the scans reject everything else.)
+    # equivalent mutant (stmt-remove): unreached, the fast path accepts all canonical input
     return cbor2.loads(data)  # type: ignore[no-any-return]
 
 
@@ -158,9 +163,17 @@ def _decode_if_canonical(data: bytes) -> tuple[bool, Value]:
     its own value is canonical by definition. This accepts the common case without the
     structural scan; anything else, (False, None), is scanned, which names the defect.
     """
+    # Each statement below only lets more input reach the structural scan, which accepts the
+    # same canonical input and returns the same value: dropping one changes speed only.
+    # equivalent mutant (stmt-remove): without the fast path the scan decides alike
     try:
+        # equivalent mutant (stmt-remove): the NameError goes to the scan, which decides alike
         value = cbor2.loads(data)
+        # equivalent mutant (stmt-remove): the scan decides alike (see above)
         if _in_model(value, 0) and cbor2.dumps(value, canonical=True) == data:
+            # Returning False instead only sends canonical input to the structural scan,
+            # which accepts it and returns the same value: this path saves time only.
+            # equivalent mutant (const, stmt-remove): the slow path gives the same value
             return True, value
     except Exception:  # noqa: BLE001 -- any refusal by cbor2 goes to the scan for its code
         pass
@@ -259,7 +272,8 @@ def _scan(data: bytes) -> _Item:
                 ErrorCode.E_CBOR_MALFORMED,
                 f"chunk of an indefinite string is not a definite string of its type ({start})",
             )
-        item = _Item(major, info, arg, start, depth=len(stack) - 1)
+        # [WIRE-013] depth counts arrays and maps only: tags and string chunks add none
+        item = _Item(major, info, arg, start, depth=parent.depth + (1 if major in (4, 5) else 0))
         parent.children.append(item)
         if frame.remaining is not None:
             frame.remaining -= 1
@@ -380,7 +394,9 @@ def _check_form(items: list[_Item], data: bytes) -> None:
         if item.major == 5:
             keys = [data[k.start : k.end] for k in item.children[0::2]]
             for before, after in zip(keys, keys[1:], strict=False):
+                # `<` differs only for equal keys, rejected below (WIRE-011) with the same code.
                 require(
+                    # equivalent mutant (cmp-flip): equal keys are E_NONCANONICAL either way
                     before <= after,
                     "WIRE-010",
                     ErrorCode.E_NONCANONICAL,
@@ -396,14 +412,22 @@ def _check_form(items: list[_Item], data: bytes) -> None:
 
 def _shortest_info(arg: int) -> int:
     """The additional-information value of the shortest head for `arg` [WIRE-007]."""
+    # A `<=` below only makes this stricter, at 24, 0x100, 0x10000 or 2^32, whose canonical
+    # heads decode_canonical's fast path accepts without this scan: input holding one reaches
+    # _check_form only with another form defect, so it is E_NONCANONICAL either way.
+    # equivalent mutant (cmp-flip): at 24 both branches return 24
     if arg < 24:
         return arg
+    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
     if arg < 0x100:
         return 24
+    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
     if arg < 0x10000:
         return 25
+    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
     if arg < 0x100000000:
         return 26
+    # equivalent mutant (const, stmt-remove): no shorter head holds 2^32 up, so only stricter
     return 27
 
 

@@ -89,3 +89,22 @@ def test_invalid_envelope_node_not_author() -> None:
     env = wf.Envelope(op_id=b"\x01" + bytes(16), author=author, ts=(5, 1, bytes(32)),
                       payload={"type": "X"}, sig=None)
     assert _code(wf.decode_envelope, wf.encode_envelope(env)) == ErrorCode.E_ENVELOPE_INVALID
+
+
+def test_invalid_depth_counts_an_empty_innermost_array() -> None:
+    """33 nested arrays whose innermost is empty exceed the depth limit, as the encoder says."""
+    data = b"\x81" * 32 + b"\x80"
+    assert _code(wf.decode_canonical, data) == ErrorCode.E_CBOR_LIMIT
+    nested: list[object] = []
+    for _ in range(31):
+        nested = [nested]
+    assert wf.decode_canonical(b"\x81" * 31 + b"\x80") == nested  # depth 32: accepted
+    assert _code(wf.encode_canonical, [nested]) == ErrorCode.E_CBOR_LIMIT  # depth 33
+
+
+def test_depth_ignores_tags_and_string_chunks() -> None:
+    """Tags and indefinite-string chunks are not containers: 32 arrays around them are in limit."""
+    tagged = b"\x81" * 32 + b"\xc2\x41\x01"
+    assert _code(wf.decode_canonical, tagged) == ErrorCode.E_CBOR_UNSUPPORTED
+    chunked = b"\x81" * 32 + b"\x7f\x61\x61\xff"
+    assert _code(wf.decode_canonical, chunked) == ErrorCode.E_NONCANONICAL

@@ -50,7 +50,10 @@ def check_malformed_request_lines(impl: Impl) -> None:
     continues."""
     for line, rid in (("this is not json", None), ("[1, 2]", None), ('{"id": 7}', 7),
                       ('{"id": 8, "cmd": 5}', 8),
-                      ('{"id": 9, "cmd": "cbor.decode", "args": [1]}', 9)):
+                      ('{"id": 9, "cmd": "cbor.decode", "args": [1]}', 9),
+                      ('{"id": 10, "cmd": "hello", "args": []}', 10),
+                      ('{"id": 11, "cmd": "cbor.decode", "args": ["bytes"]}', 11),
+                      ('{"id": 12, "cmd": "hello", "args": "spec_version"}', 12)):
         response = impl.raw(line, rid)
         expect(not response.ok and response.code == "E_BAD_REQUEST",
                f"{line!r} answered {response}")
@@ -65,6 +68,13 @@ def check_unknown_session(impl: Impl) -> None:
     impl.ok("log.state", {"session": session})
     impl.ok("log.close", {"session": session})
     impl.err("log.state", {"session": session}, "E_UNKNOWN_SESSION")
+    # Session commands of the Projections class: an implementation without them says so.
+    for cmd in ("proj.query", "proj.rebuild"):
+        for handle in ("no-such-session", session):
+            response = impl.call(cmd, {"session": handle, "queries": []})
+            expect(not response.ok and response.code in {"E_UNKNOWN_SESSION",
+                                                          "E_UNSUPPORTED_COMMAND"},
+                   f"{cmd} on session {handle!r} answered {response}")
 
 
 @check("CONF-007")

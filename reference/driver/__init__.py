@@ -103,6 +103,8 @@ def dispatch(request: Any) -> dict[str, Any]:
 def serve(stdin: IO[str], stdout: IO[str]) -> None:
     """Read one JSON request per line and write one JSON response per line [CONF-003]."""
     for line in stdin:  # [CONF-001] a rejection never ends the session
+        # spec/16 section 3: an implementation may ignore white-space-only lines (or answer them).
+        # equivalent mutant (stmt-remove): answering a blank line is also conforming (MAY)
         if not line.strip():
             continue
         try:
@@ -115,6 +117,7 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             }
         else:
             response = dispatch(request)
+        # equivalent mutant (const): JSON object member order carries no meaning (RFC 8259)
         stdout.write(json.dumps(response, separators=(",", ":"), sort_keys=True) + "\n")
         stdout.flush()
 

@@ -48,7 +48,7 @@ def parse_query(raw: Any) -> Query:
     if name == "id":
         return Query(kind, record=args.bytes("id"))
     value = args.int(name)
-    require(0 <= value < 2**63, "CONF-005", ErrorCode.E_BAD_REQUEST,
+    require(0 <= value < 2**63, "PROJ-022", ErrorCode.E_BAD_REQUEST,
             f"{name} must be an integer from 0 to 2^63-1")
     return Query(kind, number=value)
 

@@ -21,7 +21,10 @@ def _bad(message: str) -> SpecViolation:
 
 def from_notation(node: Any, depth: int = 0) -> Value:
     """A data-model value from its JSON value notation (spec/16-conformance.md section 4)."""
+    # This guard only bounds recursion: encode_canonical rejects any value nested past
+    # MAX_DEPTH with the same E_CBOR_LIMIT, so a tighter or looser bound changes no answer.
     require(
+        # equivalent mutant (const): encode_canonical enforces the same limit and code
         depth <= wire_format.MAX_DEPTH + 1,
         "WIRE-013",
         ErrorCode.E_CBOR_LIMIT,
@@ -84,7 +87,7 @@ def to_notation(value: Value) -> Any:
     if isinstance(value, int):
         return {"int": str(value)}
     if isinstance(value, bytes):
-        return {"bytes": value.hex()}
+        return {"bytes": wire_format.encode_hex(value)}
     if isinstance(value, str):
         return {"text": value}
     if isinstance(value, float):
@@ -99,7 +102,7 @@ def to_notation(value: Value) -> Any:
 def cbor_encode(args: Args) -> dict[str, Any]:
     """Encode a value deterministically (spec/03-wire-format.md section 4)."""
     value = from_notation(args.any("value"))
-    return {"bytes": wire_format.encode_canonical(value).hex()}
+    return {"bytes": wire_format.encode_hex(wire_format.encode_canonical(value))}
 
 
 @command("cbor.decode")

@@ -204,14 +204,16 @@ def ed25519_cases() -> list[Case]:
                         f"deterministic signature of a {len(m)}-byte message", "ed25519.sign",
                         {"seed": seed("alice").hex(), "message": m.hex()}, "valid",
                         comment=f"seed('alice'), msg('message/{name}', {len(m)})"))
-        out.append(_verify(f"verify-{name}", ("SIG-005", "SIG-014"),
+        out.append(_verify(f"verify-{name}", ("SIG-005", "SIG-013", "SIG-014"),
                            f"a valid signature of a {len(m)}-byte message", public("alice"), m,
                            sign("alice", m), comment=f"seed('alice'), msg('message/{name}')"))
     for n in (0, 31, 33, 64):
-        out.append(Case(f"seed-length-{n}", ("SIG-002",), f"a {n}-byte seed is refused",
+        out.append(Case(f"seed-length-{n}", ("SIG-002", "SIG-004"),
+                        f"a {n}-byte seed is refused: signing is defined on 32-byte seeds",
                         "ed25519.sign", {"seed": derive("seed/short", n).hex(), "message": ""},
                         "invalid", error="E_BAD_REQUEST"))
-    out.append(Case("public-key-seed-length-31", ("SIG-002",), "a 31-byte seed is refused",
+    out.append(Case("public-key-seed-length-31", ("SIG-002", "SIG-003"),
+                    "a 31-byte seed is refused: A is derived from a 32-byte seed only",
                     "ed25519.public_key", {"seed": derive("seed/short", 31).hex()}, "invalid",
                     error="E_BAD_REQUEST"))
 
@@ -400,13 +402,17 @@ def jws_cases() -> list[Case]:
                     a, pl, jws_over("alice", h_seg + "==", pl), bad))
     out.append(_jws("header-wrong-kid", ("SIG-020",), "bob's JWS checked under alice's key",
                     a, pl, jws_over("bob", b64u(header(public("bob"))), pl), bad))
-    out.append(_jws("segments-two", ("SIG-019",), "no payload segment", a, pl,
+    out.append(_jws("segments-two", ("SIG-019", "SIG-018"), "no payload segment", a, pl,
                     h_seg + "." + s_seg, bad))
-    out.append(_jws("segments-four", ("SIG-019",), "a fourth segment", a, pl, good + ".", bad))
+    out.append(_jws("segments-four", ("SIG-019", "SIG-018"), "a fourth segment", a, pl,
+                    good + ".", bad))
     out.append(_jws("segments-empty", ("SIG-019",), "the empty string", a, pl, "", bad))
-    out.append(_jws("attached-payload", ("SIG-021",), "the payload attached (RFC 7515 form)",
+    out.append(_jws("attached-payload", ("SIG-021", "SIG-018"),
+                    "the payload attached (RFC 7515 form); the signature is valid, so only the "
+                    "form check rejects it",
                     a, pl, h_seg + "." + b64u(pl) + "." + s_seg, bad))
-    out.append(_jws("attached-other", ("SIG-021",), "a non-empty middle segment", a, pl,
+    out.append(_jws("attached-other", ("SIG-021", "SIG-018"),
+                    "a non-empty middle segment before a valid signature", a, pl,
                     h_seg + ".e30." + s_seg, bad))
     sig = bytes.fromhex(_b64u_hex(s_seg))
     last = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

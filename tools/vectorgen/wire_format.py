@@ -73,6 +73,9 @@ def decode_cases() -> list[Case]:
         _decode("float64-0.1", ("WIRE-008",) + ok, "0.1 needs binary64", "fb3fb999999999999a"),
         _decode("depth-32", ("WIRE-013",) + ok, "containers nested exactly 32 deep",
                 _nested_arrays(32), comment="32 x 0x81 (array of one) around 0x00"),
+        _decode("depth-32-empty", ("WIRE-013",) + ok,
+                "32 arrays, the innermost empty: depth 32 counts the empty one",
+                _nested_arrays(31, b"\x80"), comment="31 x 0x81 around 0x80 (empty array)"),
     ]
     bad = "E_CBOR_MALFORMED"
     malformed = [
@@ -96,9 +99,13 @@ def decode_cases() -> list[Case]:
     ]
     cases += [_decode(f"malformed-{cid}", ("WIRE-012",), desc, h, "invalid", bad)
               for cid, desc, h in malformed]
-    cases.append(_decode("depth-33", ("WIRE-013",), "containers nested 33 deep",
+    cases.append(_decode("depth-33", ("WIRE-013", "WIRE-016"), "containers nested 33 deep",
                          _nested_arrays(33), "invalid", "E_CBOR_LIMIT",
                          comment="33 x 0x81 around 0x00"))
+    cases.append(_decode("depth-33-empty", ("WIRE-013", "WIRE-016"),
+                         "33 arrays, the innermost empty: an empty array counts as a level",
+                         _nested_arrays(32, b"\x80"), "invalid", "E_CBOR_LIMIT",
+                         comment="32 x 0x81 around 0x80 (empty array): depth 33"))
     unsupported = [
         ("tag-bignum", "WIRE-003", "tag 2 bignum for 1", "c24101"),
         ("tag-datetime", "WIRE-003", "tag 0 date/time string", "c06130"),
@@ -139,7 +146,9 @@ def decode_cases() -> list[Case]:
         ("nested-noncanonical", "WIRE-007", "non-shortest integer inside a map value",
          "a16161811800"),
     ]
-    cases += [_decode(f"noncanonical-{cid}", (req, "WIRE-014"), desc, h, "invalid",
+    # WIRE-016 too: a decoder accepting any of these would break the round trip (re-encoding
+    # the decoded value cannot reproduce non-deterministic bytes).
+    cases += [_decode(f"noncanonical-{cid}", (req, "WIRE-014", "WIRE-016"), desc, h, "invalid",
                       "E_NONCANONICAL")
               for cid, req, desc, h in noncanonical]
     precedence = [
@@ -153,9 +162,30 @@ def decode_cases() -> list[Case]:
          "E_CBOR_UNSUPPORTED"),
         ("unsupported-after-noncanonical-item", "non-shortest int, then undefined",
          "821800f7", "E_CBOR_UNSUPPORTED"),
+        ("tag-does-not-count-as-depth", "a tag inside 32 arrays: depth 32 (tags are not "
+         "containers), so the tag is reported, not the limit",
+         _nested_arrays(32, b"\xc2\x41\x01"), "E_CBOR_UNSUPPORTED"),
+        ("chunk-does-not-count-as-depth", "an indefinite text inside 32 arrays: depth 32 "
+         "(strings are not containers), so it is only non-deterministic",
+         _nested_arrays(32, b"\x7f\x61\x61\xff"), "E_NONCANONICAL"),
     ]
     cases += [_decode(f"precedence-{cid}", ("WIRE-015",), desc, h, "invalid", code)
               for cid, desc, h, code in precedence]
+    # In the data model, so not E_CBOR_UNSUPPORTED: each of these is rejected only for its
+    # form. They pin down what WIRE-003/WIRE-004 leave in: untagged items and all 3 float widths.
+    in_model = [
+        ("untagged-noncanonical", ("WIRE-003",), "no tag anywhere, a non-shortest integer",
+         "821800a0"),
+        ("float16-noncanonical-neighbour", ("WIRE-004",),
+         "binary16 1.5 (a float, not a simple value) next to a non-shortest integer",
+         "82f93e001800"),
+        ("float32-is-a-float", ("WIRE-004", "WIRE-008"), "1.5 as binary32 (info 26)",
+         "fa3fc00000"),
+        ("float64-is-a-float", ("WIRE-004", "WIRE-008"), "1.5 as binary64 (info 27)",
+         "fb3ff8000000000000"),
+    ]
+    cases += [_decode(f"in-model-{cid}", reqs + ("WIRE-014",), desc, h, "invalid",
+                      "E_NONCANONICAL") for cid, reqs, desc, h in in_model]
     return cases
 
 
@@ -173,7 +203,7 @@ def encode_cases() -> list[Case]:
             "integers at every head-width boundary",
             {"array": [_i(n) for n in (0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32,
                                        2**64 - 1, -1, -24, -25, -(2**64))]}),
-        enc("keys-sorted", ("WIRE-010", "WIRE-005", "WIRE-011") + ok,
+        enc("keys-sorted", ("WIRE-009", "WIRE-010", "WIRE-005", "WIRE-011") + ok,
             "keys given as 'b','aa','a' come out a, b, aa",
             {"map": [[_t("b"), _i(1)], [_t("aa"), _i(2)], [_t("a"), _i(3)]]}),
         enc("keys-unicode", ("WIRE-010",) + ok, "keys sorted by UTF-8 bytes, not code points",
@@ -182,7 +212,8 @@ def encode_cases() -> list[Case]:
             {"array": [_f(x) for x in (0.0, -0.0, 1.5, 65504.0, 2.0**-24, 100000.0, 0.1,
                                        1e300, 2.0)]}),
         enc("simple-values", ok, "false, true, null", {"array": [False, True, None]}),
-        enc("bytes-and-text", ok, "byte and text strings",
+        enc("bytes-and-text", ("WIRE-009", "WIRE-017") + ok,
+            "byte and text strings (definite lengths; output as lowercase hex)",
             {"array": [{"bytes": "00ff"}, _t(""), _t("strata")]}),
         enc("depth-32", ("WIRE-013",) + ok, "32 nested arrays",
             _nest_notation(32)),
@@ -192,6 +223,10 @@ def encode_cases() -> list[Case]:
             "invalid", "E_CBOR_UNSUPPORTED"),
         enc("key-int", ("WIRE-005",), "a map with an integer key",
             {"map": [[_i(1), _i(2)]]}, "invalid", "E_CBOR_UNSUPPORTED"),
+        enc("keys-int-and-true", ("WIRE-005", "WIRE-015"),
+            "keys 1 and true: two distinct non-text keys, outside the model before any "
+            "duplicate check", {"map": [[_i(1), None], [True, None]]}, "invalid",
+            "E_CBOR_UNSUPPORTED"),
         enc("key-duplicate", ("WIRE-011",), "a map naming key 'a' twice",
             {"map": [[_t("a"), _i(1)], [_t("a"), _i(2)]]}, "invalid", "E_NONCANONICAL"),
         enc("float-nan", ("WIRE-006",), "NaN", {"float": "7ff8000000000000"}, "invalid",
@@ -278,6 +313,11 @@ def envelope_cases() -> list[Case]:
         _op("noncanonical", ("WIRE-001",), "envelope keys out of order", None, "invalid",
             "E_NONCANONICAL", raw=unsorted),
         _op("not-a-map", ("WIRE-018",), "an array instead of a map", [1, 2], "invalid", bad),
+        _op("not-a-map-null", ("WIRE-018",), "null instead of a map", None, "invalid", bad),
+        _op("not-a-map-int", ("WIRE-018",), "the integer 7 instead of a map", 7, "invalid",
+            bad),
+        _op("not-a-map-key-names", ("WIRE-018",), "an array of the six key names",
+            ["author", "id", "payload", "sig", "ts", "v"], "invalid", bad),
         _op("missing-key", ("WIRE-019",), "no 'sig' key", missing, "invalid", bad),
         _op("extra-key", ("WIRE-019",), "an unknown key 'extra'", extra, "invalid", bad),
         _op("version-2", ("WIRE-020",), "envelope version 2", _envelope(v=2), "invalid", bad),
