@@ -54,6 +54,12 @@ NO_CHECK = "no conformance check ran"
 # `# equivalent mutant (cmp-flip, const): why` at the end of the mutated line, or on a
 # comment line right above it: those operators' mutants there change nothing observable.
 EQUIVALENT = re.compile(r"#\s*equivalent mutants? \(([a-z, -]+)\):\s*(\S.*)$")
+# `# outside the harness (stmt-remove): why; tests/test_mesh.py::test_x` marks code no
+# driver command reaches (a live session, a restart): its mutants stay survivors of the
+# harness, and the named test, run under each of them, says whether the project kills them.
+OUTSIDE = re.compile(r"#\s*outside the harness \(([a-z, -]+)\):\s*(\S.*)$")
+NODEID = re.compile(r"tests/[\w/]+\.py::\w+")
+TEST_TIMEOUT_S = 300.0  # one named test under one mutant
 
 _CMP = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
         ast.Eq: ("==", "!="), ast.NotEq: ("!=", "=="), ast.In: ("in", "not in"),
@@ -280,8 +286,8 @@ def take_shard(mutants: list[Mutant], spec: str) -> list[Mutant]:
 
 # --- running a mutant ---------------------------------------------------------------------
 
-# Serves the driver protocol with module argv[2] loaded from file argv[3] (argv[1]: repo root).
-SERVE = """import importlib.util, os, sys
+# Loads module argv[2] from file argv[3] in place of the original (argv[1]: repo root).
+SWAP = """import importlib.util, os, sys
 root, name, path = sys.argv[1:4]
 sys.path.insert(0, root)
 sys.dont_write_bytecode = True
@@ -290,9 +296,12 @@ spec = importlib.util.spec_from_file_location(name, path, submodule_search_locat
 class Mutated:
     find_spec = staticmethod(lambda fullname, *rest: spec if fullname == name else None)
 sys.meta_path.insert(0, Mutated)
-from reference.driver import main
-main()
 """
+# Serves the driver protocol from the reference with the module swapped.
+SERVE = SWAP + "from reference.driver import main\nmain()\n"
+# Runs one pytest node id (argv[4]) with the module swapped: exit 0 when it passes.
+PYTEST = SWAP + ("import pytest\nsys.exit(pytest.main(['-q', '-x', '-p', 'no:cacheprovider', "
+                 "'-p', 'no:xdist', sys.argv[4]]))\n")
 
 
 def serve_command(root: Path, module: str, path: Path) -> str:
@@ -434,16 +443,47 @@ def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
     return {**verdict, "seconds": round(time.perf_counter() - t0, 2)}
 
 
-def declared_equivalent(source: bytes, mutant: Mutant) -> str | None:
-    """The reason an `# equivalent mutant (ops): why` comment gives for `mutant`, if any."""
+def _pragma(pattern: re.Pattern[str], source: bytes, mutant: Mutant) -> str | None:
+    """The text a `pattern` comment gives for `mutant`'s operator, on its line or the comment
+    line right above it."""
     lines = source.decode("utf-8").splitlines()
     own = lines[mutant.line - 1] if mutant.line <= len(lines) else ""
     above = lines[mutant.line - 2] if mutant.line >= 2 else ""
     for text in (own, above if above.lstrip().startswith("#") else ""):
-        found = EQUIVALENT.search(text)
+        found = pattern.search(text)
         if found and mutant.operator in {op.strip() for op in found.group(1).split(",")}:
             return found.group(2).strip()
     return None
+
+
+def declared_equivalent(source: bytes, mutant: Mutant) -> str | None:
+    """The reason an `# equivalent mutant (ops): why` comment gives for `mutant`, if any."""
+    return _pragma(EQUIVALENT, source, mutant)
+
+
+def declared_outside(source: bytes, mutant: Mutant) -> str | None:
+    """The text of an `# outside the harness (ops): why; test` comment for `mutant`, if any."""
+    return _pragma(OUTSIDE, source, mutant)
+
+
+def run_test(root: Path, mutant: Mutant, nodeid: str,
+             timeout_s: float = TEST_TIMEOUT_S) -> dict[str, str]:
+    """Run test `nodeid` with `mutant` applied: killed-by-test when it fails, else survived."""
+    with tempfile.TemporaryDirectory(prefix="strata-mutant-") as tmp:
+        path = Path(tmp) / Path(mutant.file).name
+        path.write_bytes(mutant.apply(mutant.source_in(root)))
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-c", PYTEST, str(root), module_name(mutant.file), str(path),
+                 nodeid], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return {"status": "killed-by-test", "detail": f"{nodeid} hung past {timeout_s:.0f} s"}
+    if proc.returncode == 0:
+        return {"status": "survived", "detail": f"outside the harness; {nodeid} passes under it"}
+    if proc.returncode == 1:  # tests ran and one failed
+        return {"status": "killed-by-test", "detail": f"{nodeid} fails under it"}
+    return {"status": "error", "detail": f"{nodeid} could not run (pytest exit {proc.returncode})"}
 
 
 def is_equivalent(source: bytes, mutant: Mutant) -> bool:
@@ -507,6 +547,13 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
                          root, workers, timeout_s, "mutants")
     for i, verdict in zip(todo, verdicts, strict=True):
         results[i].update(verdict)
+    for i in todo:  # survivors in code no driver command reaches: their named test judges
+        outside = declared_outside(mutants[i].source_in(root), mutants[i])
+        if results[i]["status"] == "survived" and outside is not None:
+            nodeid = NODEID.search(outside)
+            results[i].update(run_test(root, mutants[i], nodeid.group(0)) if nodeid else
+                              {"detail": f"outside the harness: {outside}"})
+            results[i]["outside"] = outside
     again = [i for i, r in enumerate(results) if recheck and r["status"] == "survived"]
     verdicts = _parallel([(mutants[i], None) for i in again], root, workers, timeout_s, "recheck")
     for i, verdict in zip(again, verdicts, strict=True):
@@ -521,8 +568,10 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
     A hung mutant (timeout) counts as detected, as in most mutation tools; a
     mutant whose evaluation itself failed (error) is left out of the score and listed.
+    A mutant killed only by a test outside the harness (killed-by-test) is a survivor
+    of the harness: `score_with_tests` counts it as detected, `score` does not.
     """
-    counts = ("mutants", "killed", "survived", "timeout", "equivalent", "error")
+    counts = ("mutants", "killed", "survived", "timeout", "equivalent", "error", "killed-by-test")
     rows: dict[str, dict[str, Any]] = {}
     for r in results:
         row = rows.setdefault(r["requirement"], {"id": r["requirement"], **dict.fromkeys(counts, 0),
@@ -533,25 +582,30 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
             row["survivors"].append(r)
         if r["status"] == "equivalent" and r["detail"].startswith("declared"):
             row.setdefault("declared", []).append(r)
+        if r["status"] == "killed-by-test":
+            row.setdefault("by_test", []).append(r)
     for row in rows.values():
         row["score"] = _score(row)
     totals = {k: sum(row[k] for row in rows.values()) for k in counts}
     return {"requirements": [rows[k] for k in sorted(rows)], "totals": totals,
-            "score": _score(totals)}
+            "score": _score(totals), "score_with_tests": _score(totals, with_tests=True)}
 
 
-def _score(counts: dict[str, Any]) -> float:
+def _score(counts: dict[str, Any], with_tests: bool = False) -> float:
     judged = counts["mutants"] - counts["equivalent"] - counts["error"]
-    return round((counts["killed"] + counts["timeout"]) / judged, 4) if judged else 1.0
+    detected = counts["killed"] + counts["timeout"] + (counts["killed-by-test"] if with_tests
+                                                       else 0)
+    return round(detected / judged, 4) if judged else 1.0
 
 
 def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str:
     """The per-requirement table, the survivors, and the verdict."""
     out = [f"{'id':<10}{'mutants':>8}{'killed':>7}{'survived':>9}{'timeout':>8}{'equiv':>6}"
-           f"{'score':>7}"]
+           f"{'by test':>8}{'score':>7}"]
     for row in summary["requirements"]:
         out.append(f"{row['id']:<10}{row['mutants']:>8}{row['killed']:>7}{row['survived']:>9}"
-                   f"{row['timeout']:>8}{row['equivalent']:>6}{row['score']:>7.2f}")
+                   f"{row['timeout']:>8}{row['equivalent']:>6}{row['killed-by-test']:>8}"
+                   f"{row['score']:>7.2f}")
     survivors = [s for row in summary["requirements"] for s in row["survivors"]]
     if survivors:
         out.append(f"survivors ({len(survivors)}):")
@@ -565,6 +619,11 @@ def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str
         out.append(f"declared equivalent ({len(declared)}):")
         out.extend(f"  {d['requirement']} {d['file']}:{d['line']} {d['operator']}: "
                    f"{d['mutated_line']}   ({d['detail']})" for d in declared)
+    by_test = [d for row in summary["requirements"] for d in row.get("by_test", [])]
+    if by_test:
+        out.append(f"outside the harness, killed by a test ({len(by_test)}):")
+        out.extend(f"  {d['requirement']} {d['file']}:{d['line']} {d['operator']}: "
+                   f"{d['mutated_line']}   ({d['outside']}; {d['detail']})" for d in by_test)
     if unsited:
         out.append(f"MUSTs without a mutable reference site ({len(unsited)}): "
                    + " ".join(unsited))
@@ -577,6 +636,9 @@ def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str
     out.append(f"mutation score {summary['score']:.3f} (threshold {threshold:.2f}): "
                f"{t['killed']} killed, {t['timeout']} timed out, {t['survived']} survived, "
                f"{t['equivalent']} equivalent, {t['error']} errors of {t['mutants']}: {verdict}")
+    if t["killed-by-test"]:
+        out.append(f"with the {t['killed-by-test']} survivors a test outside the harness kills: "
+                   f"{summary['score_with_tests']:.3f}")
     return "\n".join(out)
 
 
