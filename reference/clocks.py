@@ -243,11 +243,11 @@ class Clock:
         check_range(candidate)
         # [CLK-024] persist the high-water mark before the timestamp can be used
         self.persist(candidate)
-        # [CLK-019] adopt the candidate and issue (l', c', node) with own node [CLK-002]
+        # [CLK-019] adopt the candidate and issue (l', c', node)
         self.state = candidate
         # [CLK-020] [CLK-021] [CLK-022] hold by construction: every rule yields a
         # candidate greater than the old state (and than m on receive), see section 4.8
-        return Timestamp(candidate.l, candidate.c, self.node)
+        return Timestamp(candidate.l, candidate.c, self.node)  # [CLK-002] its own node
 
 
 def new_clock(node: bytes, persist: Persist) -> Clock:

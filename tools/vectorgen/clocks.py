@@ -385,15 +385,16 @@ def order_cases() -> list[Case]:
 def wire_cases() -> list[Case]:
     zero = "00" * 32
 
-    def enc(wall_ms: int, logical: int, head: str, why: str) -> Case:
+    def enc(wall_ms: int, logical: int, head: str, why: str, *reqs: str) -> Case:
         node_cbor = "5820" + zero
-        return good(f"encode-{wall_ms}-{logical}", ("CLK-004",),
+        return good(f"encode-{wall_ms}-{logical}", ("CLK-004", *reqs),
                     f"wall_ms {wall_ms}, logical {logical}: {why}.",
                     "hlc.encode", {"ts": ts(wall_ms, logical, zero)},
                     {"cbor": "83" + head + node_cbor})
 
     return [
-        enc(0, 0, "0000", "both in the initial byte"),
+        enc(0, 0, "0000", "both in the initial byte, at the low ends of their ranges",
+            "CLK-003"),
         enc(23, 23, "1717", "largest values in the initial byte"),
         enc(24, 24, "18181818", "smallest one-byte arguments"),
         enc(255, 256, "18ff190100", "one-byte and two-byte arguments"),
@@ -402,7 +403,8 @@ def wire_cases() -> list[Case]:
         enc(2**32 - 1, 1, "1affffffff01", "largest four-byte argument"),
         enc(2**32, 1, "1b000000010000000001", "smallest eight-byte argument"),
         enc(T0, 7, "1b0000018bcfe5680007", "the example of section 2.3"),
-        enc(WALL_MAX, LOGICAL_MAX, "1b0000ffffffffffff19ffff", "both at their maxima"),
+        enc(WALL_MAX, LOGICAL_MAX, "1b0000ffffffffffff19ffff",
+            "both at their maxima, still in range", "CLK-003"),
         good("encode-node-a", ("CLK-004",), "A realistic timestamp with node A.", "hlc.encode",
              {"ts": ts(T0, 1, A)}, {"cbor": "831b0000018bcfe56800015820" + A}),
         bad("encode-wall-ms-out-of-range", ("CLK-003",), "wall_ms 2^48 is not encodable.",
