@@ -54,11 +54,12 @@ NO_CHECK = "no conformance check ran"
 # `# equivalent mutant (cmp-flip, const): why` at the end of the mutated line, or on a
 # comment line right above it: those operators' mutants there change nothing observable.
 EQUIVALENT = re.compile(r"#\s*equivalent mutants? \(([a-z, -]+)\):\s*(\S.*)$")
-# `# outside the harness (stmt-remove): why; tests/test_mesh.py::test_x` marks code no
-# driver command reaches (a live session, a restart): its mutants stay survivors of the
-# harness, and the named test, run under each of them, says whether the project kills them.
+# `# outside the harness (stmt-remove): why; test_x` marks code no driver command
+# reaches (a live session, a restart): its mutants stay survivors of the harness, and the
+# test named last (a function in tests/), run under each, says whether the project kills them.
 OUTSIDE = re.compile(r"#\s*outside the harness \(([a-z, -]+)\):\s*(\S.*)$")
-NODEID = re.compile(r"tests/[\w/]+\.py::\w+")
+PRAGMA = re.compile(r"#\s*(equivalent mutants?|outside the harness) \(")
+TEST_NAME = re.compile(r"\b(test_\w+)\s*$")
 TEST_TIMEOUT_S = 300.0  # one named test under one mutant
 
 _CMP = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">"),
@@ -444,12 +445,21 @@ def evaluate(root: Path, mutant: Mutant | None, only: frozenset[str] | None,
 
 
 def _pragma(pattern: re.Pattern[str], source: bytes, mutant: Mutant) -> str | None:
-    """The text a `pattern` comment gives for `mutant`'s operator, on its line or the comment
-    line right above it."""
+    """The text a `pattern` comment gives for `mutant`'s operator: at the end of its line,
+    or in the block of comment lines right above it (a pragma may wrap onto the next line)."""
     lines = source.decode("utf-8").splitlines()
-    own = lines[mutant.line - 1] if mutant.line <= len(lines) else ""
-    above = lines[mutant.line - 2] if mutant.line >= 2 else ""
-    for text in (own, above if above.lstrip().startswith("#") else ""):
+    candidates = [lines[mutant.line - 1] if mutant.line <= len(lines) else ""]
+    block: list[str] = []
+    for text in reversed(lines[max(0, mutant.line - 7):mutant.line - 1]):
+        if not text.lstrip().startswith("#"):
+            break
+        block.insert(0, text.strip())
+    for text in block:  # each pragma line, with the comment lines that continue it
+        if PRAGMA.match(text) or not candidates[1:]:
+            candidates.append(text)
+        else:
+            candidates[-1] += " " + text.removeprefix("#").strip()
+    for text in candidates:
         found = pattern.search(text)
         if found and mutant.operator in {op.strip() for op in found.group(1).split(",")}:
             return found.group(2).strip()
@@ -464,6 +474,14 @@ def declared_equivalent(source: bytes, mutant: Mutant) -> str | None:
 def declared_outside(source: bytes, mutant: Mutant) -> str | None:
     """The text of an `# outside the harness (ops): why; test` comment for `mutant`, if any."""
     return _pragma(OUTSIDE, source, mutant)
+
+
+def find_test(root: Path, name: str) -> str | None:
+    """The pytest node id of test function `name` under tests/, if there is one."""
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        if re.search(rf"^(async )?def {name}\(", path.read_text("utf-8"), re.MULTILINE):
+            return f"{path.relative_to(root).as_posix()}::{name}"
+    return None
 
 
 def run_test(root: Path, mutant: Mutant, nodeid: str,
@@ -550,8 +568,9 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
     for i in todo:  # survivors in code no driver command reaches: their named test judges
         outside = declared_outside(mutants[i].source_in(root), mutants[i])
         if results[i]["status"] == "survived" and outside is not None:
-            nodeid = NODEID.search(outside)
-            results[i].update(run_test(root, mutants[i], nodeid.group(0)) if nodeid else
+            name = TEST_NAME.search(outside)
+            nodeid = find_test(root, name.group(1)) if name else None
+            results[i].update(run_test(root, mutants[i], nodeid) if nodeid else
                               {"detail": f"outside the harness: {outside}"})
             results[i]["outside"] = outside
     again = [i for i, r in enumerate(results) if recheck and r["status"] == "survived"]

@@ -81,7 +81,7 @@ def compute_rules_hash(root: str) -> bytes:
 
 def compute_hello(root: str, node: bytes) -> frames.Frame:
     """The hello frame a node sends first on every connection (section 3.2) [MESH-005]."""
-    # equivalent mutant (stmt-remove): only a live session sends a hello (test_two_nodes_converge)
+    # outside the harness (stmt-remove): only a live session sends a hello; test_two_nodes_converge
     return {"t": "hello", "v": PROTOCOL_VERSION, "root": root,
             "rules": compute_rules_hash(root), "node": node}
 

@@ -49,9 +49,14 @@ def check_length(prefix: bytes) -> int:
     # CBOR decoder's limit (chapter 03): decode_body refuses both with E_MESH_FRAME too, so
     # only a live read, which must not wait for such a body, tells these checks apart
     # (tests/test_mesh.py::test_invalid_frame_length_live).
-    # equivalent mutant (require-true, stmt-remove): decode_body refuses it; live read only
-    require(n >= 1  # equivalent mutant (const, cmp-flip): E_MESH_FRAME at decode_body anyway
-            and n <= MAX_FRAME_BYTES, "MESH-009", BAD,  # equivalent mutant (boolop-swap): same
+    # outside the harness (require-true, stmt-remove): live read only;
+    # test_invalid_frame_length_live
+    # outside the harness (const, cmp-flip): live read;
+    # test_invalid_frame_length_live
+    require(n >= 1
+            # outside the harness (boolop-swap):
+            # test_invalid_frame_length_live
+            and n <= MAX_FRAME_BYTES, "MESH-009", BAD,
             f"a frame announces {n} bytes; a body is 1 to {MAX_FRAME_BYTES} bytes")
     return n
 
@@ -97,7 +102,8 @@ def decode_body(data: bytes) -> Frame:
 def decode_frame(frame: bytes) -> Frame:
     """Decode one whole frame, prefix included (section 4) [MESH-009] [MESH-010]."""
     # a frame of fewer than 4 bytes fails the length check or the match below, same code
-    # equivalent mutant (cmp-flip, require-true, stmt-remove): E_MESH_FRAME by check_length
+    # outside the harness (cmp-flip, require-true, stmt-remove): live read;
+    # test_invalid_frame_length_live
     require(len(frame) >= PREFIX_BYTES, "MESH-009", BAD, "a frame is shorter than its prefix")
     n = check_length(frame[:PREFIX_BYTES])
     require(len(frame) - PREFIX_BYTES == n, "MESH-009", BAD,
@@ -143,7 +149,7 @@ def pack_ops(ops: Sequence[bytes]) -> list[bytes]:
 async def read_frame(reader: asyncio.StreamReader, timeout_s: float) -> tuple[Frame, int]:
     """Read and decode one frame within `timeout_s` seconds; the frame and its size."""
     # [MESH-031] the wait is bounded; a live session only reads frames from a socket
-    # equivalent mutant (stmt-remove): live session only (test_silent_peer_times_out)
+    # outside the harness (stmt-remove): live session only; test_silent_peer_times_out
     async with asyncio.timeout(timeout_s):
         prefix = await reader.readexactly(PREFIX_BYTES)
         n = check_length(prefix)

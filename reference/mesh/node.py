@@ -98,14 +98,16 @@ class Session:
 
     def wait_s(self) -> float:
         """How long the next wait may last [MESH-031]: a frame's bound, the session's rest."""
-        # equivalent mutant (arith-swap, stmt-remove): session timing (untestable.md)
+        # outside the harness (arith-swap, stmt-remove): session timing (untestable.md);
+        # test_silent_peer_times_out
         left = self.deadline - asyncio.get_running_loop().time()
-        # equivalent mutant (const, cmp-flip, not-insert, stmt-remove): session timing
+        # outside the harness (const, cmp-flip, not-insert, stmt-remove): session timing;
+        # test_silent_peer_times_out
         if left <= 0:
-            # equivalent mutant (stmt-remove): session timing (untestable.md)
+            # outside the harness (stmt-remove): session timing; test_silent_peer_times_out
             raise TimeoutError(f"the session outlived its bound of {self.timeouts.session_s}s "
                                "and its per-op allowance")
-        # equivalent mutant (arith-swap, stmt-remove): session timing (untestable.md)
+        # outside the harness (arith-swap, stmt-remove): session timing; test_silent_peer_times_out
         return min(self.timeouts.frame_s + self.timeouts.per_op_s * self.pending, left)
 
     def allow(self, ops: int) -> None:
@@ -153,7 +155,8 @@ class Replica:
             state = clocks.FRESH_STATE  # [CLK-011] nothing persisted yet: a fresh clock
         else:
             # mesh.receive starts every node on an empty log: a restart is beyond the driver
-            # equivalent mutant (const, stmt-remove): restart only (test_restart_resumes_*)
+            # outside the harness (const, stmt-remove): restart only;
+            # test_restart_resumes_clock_and_items
             state = clocks.ClockState(row[0], row[1])  # [CLK-025] resume from the state
         self.clock = clocks.Clock(self.node, self._persist, state)  # [MESH-001]
         self.ids = identifiers.IdGenerator(IdKind.OP)
@@ -165,7 +168,7 @@ class Replica:
     def _persist(self, state: clocks.ClockState) -> None:
         """Persist the clock state before any timestamp from it is used (spec/05 CLK-024)."""
         # only a restart reads the state back, and mesh.receive never restarts a node
-        # equivalent mutant (stmt-remove): seen on restart only (test_restart_resumes_*)
+        # outside the harness (stmt-remove): restart only; test_restart_resumes_clock_and_items
         self.db.execute("INSERT OR REPLACE INTO mesh_clock (one, l, c) VALUES (1, ?, ?)",
                         (state.l, state.c))
 
@@ -193,18 +196,19 @@ class Replica:
         own = isinstance(token, bytes) and ucan.decode_token(token).aud == ucan.get_principal(
             self.node)
         # [MESH-002] nothing before the announcement: the node's own, or its issuer's
-        # equivalent mutant (boolop-swap, not-insert, require-true, stmt-remove): authoring
+        # outside the harness (boolop-swap, not-insert, require-true, stmt-remove): authoring;
+        # test_invalid_author_before_announcement
         require(own or self.is_announced(), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node has not been announced: no token delegated to it is in its log")
         now = self.now_ms()
         # [MESH-001] the node's persisted clock stamps its op (its tick persists first)
         # authoring is reached by `strata node` only: no driver command authors through a node
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         ts = self.clock.tick(now)
         op_id = self.ids.generate(ts.wall_ms, os.urandom(10))
         env = Envelope(op_id=op_id, author=self.node, ts=ts.triple(), payload=payload, sig=None)
         data = wire_format.encode_envelope(signatures.sign_op(self.seed, env))
-        # equivalent mutant (stmt-remove): no driver command authors through a node
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         frames.batch_ops([data])  # [MESH-011] an op that fits in no frame is never authored
         result = self.log.append(data, now)
         self._stored(result.applied, now)
@@ -212,33 +216,37 @@ class Replica:
 
     def announce(self, token: bytes) -> bytes:
         """The announcement: a DelegateUcan carrying the token delegated to this node [MESH-002]."""
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         delegated = ucan.verify_token(token)
-        # equivalent mutant (not-insert, require-true, boolop-swap, cmp-flip, stmt-remove): author
+        # outside the harness (not-insert, require-true, boolop-swap, cmp-flip, stmt-remove):
+        # authoring; test_parent_announces_a_child
         require(delegated.aud == ucan.get_principal(self.node) and delegated.sub == self.root,
                 "MESH-002", ErrorCode.E_BAD_REQUEST,
                 "an announcement carries a token of this mesh delegated to this node")
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         return self.author({"type": "DelegateUcan", "token": token})
 
     def delegate(self, child: bytes, caps: Iterable[ucan.Capability], nbf: int) -> bytes:
         """Delegate to a child node and announce it: a DelegateUcan by this node [MESH-002]."""
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         own = ucan.get_principal(self.node)
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         proofs = sorted(op.payload.token for op in self.log.ops()
                         if isinstance(op.payload, operations.DelegateUcan)
-                        # equivalent mutant (boolop-swap, cmp-flip): authoring
+                        # outside the harness (boolop-swap, cmp-flip): authoring;
+                        # test_parent_announces_a_child
                         and ucan.verify_token(op.payload.token).aud == own)
-        # equivalent mutant (not-insert, require-true, stmt-remove): authoring, not driver-reachable
+        # outside the harness (not-insert, require-true, stmt-remove): authoring;
+        # test_parent_announces_a_child
         require(bool(proofs), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node holds no token to delegate from")
-        # equivalent mutant (stmt-remove): no driver command delegates via a node
+        # outside the harness (stmt-remove): delegating; test_parent_announces_a_child
         token = ucan.issue_token(self.seed, ucan.get_principal(child), self.root, list(caps), nbf,
                                  None, os.urandom(ucan.NONCE_BYTES),
-                                 # equivalent mutant (const): authoring
+                                 # outside the harness (const): authoring;
+                                 # test_parent_announces_a_child
                                  [ucan.compute_token_hash(proofs[0])])
-        # equivalent mutant (stmt-remove): authoring, not driver-reachable
+        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         return self.author({"type": "DelegateUcan", "token": token.data})
 
     # --- receiving (section 6.1) -----------------------------------------------------------
@@ -396,7 +404,7 @@ async def run_session(replica: Replica, reader: asyncio.StreamReader,
         await _exchange(replica, reader, writer, initiator, s)  # each wait bounded by wait_s
     except SpecViolation as violation:
         code, detail = str(violation.code), violation.message
-        # equivalent mutant (stmt-remove): live session only (test_invalid_handshake_*_live)
+        # outside the harness (stmt-remove): live session; test_invalid_handshake_other_root_live
         try:  # [MESH-007] the refusal is sent to the peer before closing
             await _send(writer, frames.encode_frame(
                 {"t": "error", "code": code, "msg": detail[:500]}), s)
@@ -424,17 +432,17 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter, initiator: bool, s: Session) -> None:
     hello = frames.encode_frame(mesh.compute_hello(replica.root, replica.node))
     # [MESH-005] the initiator's hello first; the responder's only once it accepted that one
-    # equivalent mutant (not-insert, stmt-remove): live session only
+    # outside the harness (not-insert, stmt-remove): live session; test_two_nodes_converge
     if initiator:
         await _send(writer, hello, s)
     s.peer = mesh.check_hello(await _recv(reader, s), replica.root)  # [MESH-006]
     if not initiator:
         await _send(writer, hello, s)
-    # equivalent mutant (stmt-remove): live session only (test_session_start_releases_*)
+    # outside the harness (stmt-remove): live session; test_session_start_releases_held_ops
     replica.release()  # [MESH-027] held ops are offered again at the start of every session
     salt: bytes | None = None
     if initiator:
-        # equivalent mutant (stmt-remove): live session only
+        # outside the harness (stmt-remove): live session; test_two_nodes_converge
         salt = os.urandom(reconcile.SALT_BYTES)  # [MESH-016] fresh for every session
         first = reconcile.open_session(replica.items, salt)
         await _send(writer, reconcile.encode_message(first, salt), s)
@@ -445,7 +453,8 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
             received = cast(list[bytes], frame["ops"])
             for data in received:
                 # [MESH-023] every op of an ops frame is offered to the log before the next frame
-                # equivalent mutant (boolop-swap, stmt-remove): live session only
+                # outside the harness (boolop-swap, stmt-remove): live session;
+                # test_invalid_ops_from_a_peer_refused_and_reported
                 outcome, _ = replica.receive(data, s.peer or NO_PEER)
                 s.outcomes[outcome] += 1
             s.allow(len(received))
@@ -454,25 +463,28 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
                 f"a {frame['t']!r} frame after the handshake")
         if salt is None:
             raw = frame.get("salt")
-            # equivalent mutant (not-insert, require-true, boolop-swap, cmp-flip): live session
+            # outside the harness (not-insert, require-true, boolop-swap, cmp-flip): live session;
+            # test_two_nodes_converge
             require(isinstance(raw, bytes) and len(raw) == reconcile.SALT_BYTES, "MESH-016",
                     ErrorCode.E_MESH_FRAME, "the first message carries a 16-byte salt")
             salt = cast(bytes, raw)
         else:
-            # equivalent mutant (cmp-flip, not-insert, require-true): live session only
+            # outside the harness (cmp-flip, not-insert, require-true): live session;
+            # test_two_nodes_converge
             require("salt" not in frame, "MESH-016", ErrorCode.E_MESH_FRAME,
                     "only the first message carries a salt")
         entries = reconcile.decode_entries(frame["r"])  # [MESH-015]
         s.messages += 1
         if not entries:
-            # equivalent mutant (stmt-remove): live session only (test_two_nodes_converge)
+            # outside the harness (stmt-remove): live session; test_two_nodes_converge
             return  # [MESH-022] the peer is done
-        # equivalent mutant (not-insert, cmp-flip, require-true): live session only
+        # outside the harness (not-insert, cmp-flip, require-true): live session;
+        # test_two_nodes_converge
         require(s.messages < reconcile.MAX_MESSAGES, "MESH-024", ErrorCode.E_MESH_FRAME,
                 f"no agreement within {reconcile.MAX_MESSAGES} messages")
         reply = reconcile.respond(replica.items, salt, entries)
         # [MESH-023] the ops the peer lacks go first, in key order, then the message
-        # equivalent mutant (stmt-remove): live session only
+        # outside the harness (stmt-remove): live session; test_two_nodes_converge
         pushed = [replica.get_op_bytes(k) for k in reply.push]
         for batch in frames.batch_ops(pushed):
             await _send(writer, frames.encode_frame({"t": "ops", "ops": list(batch)}), s,
@@ -567,7 +579,8 @@ class Node:
 
     def serve(self, host: str = mesh.HOST, port: int = 0) -> int:
         """Accept peers on host:port (loopback only, section 6.3); the port bound."""
-        # equivalent mutant (require-true, cmp-flip, not-insert): transport (spec/untestable.md)
+        # outside the harness (require-true, cmp-flip, not-insert): transport (untestable.md);
+        # test_invalid_frame_length_live
         require(host == mesh.HOST, "MESH-030", ErrorCode.E_BAD_REQUEST,
                 f"this version serves on {mesh.HOST} only, not {host}")
 
@@ -585,20 +598,25 @@ class Node:
 
     async def _release_loop(self) -> None:
         """[MESH-027] offer the held ops again every second while serving."""
-        # equivalent mutant (const, not-insert, stmt-remove): serving only (test_serving_node_*)
+        # outside the harness (const, not-insert, stmt-remove): serving;
+        # test_serving_node_releases_held_ops_every_second
         while True:
-            # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
+            # outside the harness (stmt-remove): serving;
+            # test_serving_node_releases_held_ops_every_second
             await asyncio.sleep(RELEASE_EVERY_S)
-            # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
+            # outside the harness (stmt-remove): serving;
+            # test_serving_node_releases_held_ops_every_second
             try:
-                # equivalent mutant (stmt-remove): serving only (test_serving_node_*)
+                # outside the harness (stmt-remove): serving;
+                # test_serving_node_releases_held_ops_every_second
                 self.replica.release()
             except SpecViolation:
                 pass  # a release that fails leaves the held ops held: tried again next time
 
     def sync_with(self, host: str, port: int) -> SyncReport:
         """One session with the peer at host:port as initiator, ops flowing both ways."""
-        # equivalent mutant (require-true, cmp-flip, not-insert): transport (spec/untestable.md)
+        # outside the harness (require-true, cmp-flip, not-insert): transport (untestable.md);
+        # test_invalid_frame_length_live
         require(host == mesh.HOST, "MESH-030", ErrorCode.E_BAD_REQUEST,
                 f"this version syncs on {mesh.HOST} only, not {host}")
 

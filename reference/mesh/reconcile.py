@@ -282,7 +282,8 @@ def simulate(a: Mapping[bytes, bytes], b: Mapping[bytes, bytes], salt: bytes,
     while entries:
         # two sides that follow section 5.5 agree within about log4(n) + 3 messages: only a
         # faulty peer reaches the limit (spec/untestable.md, test_invalid_endless_session_*)
-        # equivalent mutant (cmp-flip, require-true): honest sides never reach 64 messages
+        # outside the harness (cmp-flip, require-true):
+        # only a dishonest peer gets here (untestable.md)
         require(messages < MAX_MESSAGES, "MESH-024", BAD,
                 f"no agreement within {MAX_MESSAGES} messages")
         receiver = 1 - sender
