@@ -367,6 +367,7 @@ def step_homeostasis(layer: str, threshold: float, activities: Sequence[int]) ->
     # equivalent mutant (cmp-flip): no record count gives a ratio of exactly 0.5
     if ratio >= RATIO_LOW:
         side, after_tau = "balanced", threshold
+    # equivalent mutant (cmp-flip): at fraction == budget the ratio is 1, so balanced above
     elif fraction > budget:  # crystallized: too rigid, raise the threshold (the blueprint)
         side, after_tau = "crystallized", min(threshold * TAU_STEP, TAU_MAX)
     else:  # amnesic: too fluid, lower the threshold (errata E3)

@@ -509,7 +509,8 @@ def homeostasis_cases() -> list[Case]:
     cases += [
         bad("homeostasis-no-records", ("CONS-054",), "No records.", "cons.homeostasis",
             {"layer": "agent", "threshold": 3.0, "activities": []}, "E_PAYLOAD_INVALID"),
-        bad("homeostasis-threshold-65", ("CONS-030",), "Threshold 65.", "cons.homeostasis",
+        bad("homeostasis-threshold-65", ("CONS-030", "CONS-054"),
+            "Threshold 65: no step from a threshold above 64.", "cons.homeostasis",
             {"layer": "agent", "threshold": 65.0, "activities": [1]}, "E_PAYLOAD_INVALID"),
         bad("homeostasis-unknown-layer", ("CONS-016", "CONS-057"), "Layer 'team'.",
             "cons.homeostasis", {"layer": "team", "threshold": 3.0, "activities": [1]},
