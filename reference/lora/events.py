@@ -51,7 +51,7 @@ _learning = _field(operations.check_id(IdKind.ARTIFACT))
 
 
 def check_rules(payload: Any) -> None:
-    """The rules between fields, after every field check, in section 5.3's order [CONS-018]."""
+    """The rules between fields, after every field check, in section 5.3's order."""
     if isinstance(payload, LoraConsolidate):  # [CONS-018] hits <= uses
         require(payload.hits <= payload.uses, "CONS-018", BAD,
                 f"hits ({payload.hits}) exceed uses ({payload.uses})")

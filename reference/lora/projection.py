@@ -169,7 +169,7 @@ class LearningProjection:
             roots = [root, *operations.get_cascade(op.payload)]
             fresh = compute_closure(roots, self.dependents) - self.invalidated
             if fresh & self.live:
-                return False  # learning already applied is retracted: never subtract [LORA-015]
+                return False  # learning already applied is retracted: never subtract [CONS-026]
             self.invalidated |= fresh
         self.fold(op)
         return True
@@ -261,6 +261,9 @@ class LearningProjection:
         [CONS-031] the only transitions: Free --screen--> Screened, Screened --release--> Free.
         """
         for pos in sorted(set(positions)):
+            # Writes either create records (consolidating) or weaken a circuit present in the
+            # instance, whose positions all have records: this guard is never taken.
+            # equivalent mutant (stmt-remove): every rescreened position has a record
             if pos not in inst.activity:
                 continue
             should = cons.is_screened(inst.activity[pos], inst.threshold)
@@ -434,6 +437,8 @@ class LearningProjection:
     def get_contribution(self, record: LearningRecord, rank: int) -> dict[Position, float]:
         """A record's signed contribution at the positions of a layer of `rank` [CONS-044]."""
         circuit = self.circuits[record.circuit] if record.circuit is not None else None
+        # Only agent records reach here (CONS-048), and each was migrated with a circuit.
+        # equivalent mutant (stmt-remove): no record without a circuit gets this far
         if circuit is None:
             return {}
         return {pos: record.strength * v for pos, v in zip(
@@ -518,5 +523,6 @@ class LearningSet:
             # an op left the applied ops, arrived earlier than one folded, or retracted
             # learning already applied: only a fold of the whole log is right
             self.projection = LearningProjection.rebuild(self.base, ops)
+            # equivalent mutant (arith-swap, stmt-remove): no driver command reports rebuilds
             self.rebuilds += 1
         return self.projection

@@ -347,6 +347,9 @@ def decision_cases() -> list[Case]:
         case("quality-longer-output", ("CONS-012",),
              "Tokens past the expected length do not count.", "cons.quality",
              {"output": list(b"json!!!"), "expected": list(b"json")}, floats=True),
+        case("quality-one-expected", ("CONS-012",), "One expected token, matched: 1.",
+             "cons.quality", {"output": [104, 105], "expected": [104]}, floats=True,
+             comment="Boundary: the shortest expected continuation."),
         case("quality-empty-output", ("CONS-012",), "An inference that emitted nothing: 0.",
              "cons.quality", {"output": [], "expected": list(b"json")}, floats=True),
         bad("quality-empty-expected", ("CONS-012",), "No expected continuation.",
@@ -362,6 +365,13 @@ def decision_cases() -> list[Case]:
              comment="Boundary: the gate is 'at least 0.5'."),
         case("strength-below-gate", ("CONS-013",), "Quality 0.49 does not pass.",
              "cons.strength", {"quality": 0.49, "hits": 0, "uses": 3}, floats=True),
+        case("strength-quality-0", ("CONS-057", "CONS-013"), "Quality exactly 0: in range.",
+             "cons.strength", {"quality": 0.0, "hits": 0, "uses": 0}, floats=True,
+             comment="Boundary: quality is from 0 to 1 inclusive."),
+        case("strength-quality-1-hits-all", ("CONS-057", "CONS-014"),
+             "Quality exactly 1 with hits equal to uses (2 of 2): in range.", "cons.strength",
+             {"quality": 1.0, "hits": 2, "uses": 2}, floats=True,
+             comment="Boundaries: quality at most 1, hits at most uses."),
         bad("strength-hits-exceed-uses", ("CONS-057",), "hits 3 of 2 uses.", "cons.strength",
             {"quality": 1.0, "hits": 3, "uses": 2}, "E_PAYLOAD_INVALID"),
         bad("strength-quality-above-1", ("CONS-057",), "Quality 1.5.", "cons.strength",
@@ -450,7 +460,7 @@ def queue_cases() -> list[Case]:
              "cons.queue_tick", {"budget": 92, "used": 50, "entries": [
                  entry("h", 0.9, cost=50), entry("i", 0.8, cost=16)]},
              comment="Strict priority: the head waits for the next tick."),
-        case("queue-exact-fit", ("CONS-039", "CONS-042"),
+        case("queue-exact-fit", ("CONS-039", "CONS-042", "CONS-057"),
              "used + cost equals the budget: it fits.", "cons.queue_tick",
              {"budget": 92, "used": 76, "entries": [entry("x", 0.6), entry("y", 0.55)]},
              comment="Boundary: 76 + 16 = 92."),
@@ -462,6 +472,10 @@ def queue_cases() -> list[Case]:
             "cons.queue_tick", {"budget": 92, "used": 0,
                                 "entries": [entry("d", 0.6), entry("d", 0.7)]},
             "E_PAYLOAD_INVALID"),
+        bad("queue-circuit-31-bytes", ("CONS-057",), "A circuit id one byte short.",
+            "cons.queue_tick", {"budget": 92, "used": 0, "entries": [
+                {**entry("w", 0.6), "circuit": _cid("w")[:62]}]}, "E_PAYLOAD_INVALID",
+            comment="Boundary: a circuit id is 32 bytes."),
         bad("queue-cost-zero", ("CONS-057",), "An entry of cost 0.", "cons.queue_tick",
             {"budget": 92, "used": 0, "entries": [entry("z", 0.6, cost=0)]},
             "E_PAYLOAD_INVALID"),
@@ -495,7 +509,8 @@ def homeostasis_cases() -> list[Case]:
     cases += [
         bad("homeostasis-no-records", ("CONS-054",), "No records.", "cons.homeostasis",
             {"layer": "agent", "threshold": 3.0, "activities": []}, "E_PAYLOAD_INVALID"),
-        bad("homeostasis-threshold-65", ("CONS-030",), "Threshold 65.", "cons.homeostasis",
+        bad("homeostasis-threshold-65", ("CONS-030", "CONS-054"),
+            "Threshold 65: no step from a threshold above 64.", "cons.homeostasis",
             {"layer": "agent", "threshold": 65.0, "activities": [1]}, "E_PAYLOAD_INVALID"),
         bad("homeostasis-unknown-layer", ("CONS-016", "CONS-057"), "Layer 'team'.",
             "cons.homeostasis", {"layer": "team", "threshold": 3.0, "activities": [1]},
@@ -553,6 +568,17 @@ def resonance_cases() -> list[Case]:
         cases.append(case(f"vertical-{label}", ("CONS-050", "CONS-051", "CONS-052"),
                           description, "cons.vertical",
                           {"context": f32(c), "agent": f32(g), "swarm": f32(s)}, floats=True))
+    unit, swarm = [1.0, 0.0, 0.0, 0.0, 0.0], [17.0, 10.0, 3.0, 1.0, 1.0]
+    ensure(cons.compute_vertical_alignment(unit, unit, swarm) == cons.V_THRESHOLD,
+           "vertical-exactly-threshold: not exactly 0.9")
+    cases.append(case("vertical-exactly-threshold", ("CONS-050", "CONS-051"),
+                      "Alignment exactly 0.9 in binary64: fast-tracked (at least 0.9).",
+                      "cons.vertical", {"context": f32(unit), "agent": f32(unit),
+                                        "swarm": f32(swarm)}, floats=True,
+                      comment="|swarm| = 20 (289 + 100 + 9 + 1 + 1 = 400): ca = 1, as = cs = "
+                              "17 / 20 = 0.85; (1 + 0.85) + 0.85 = 2.7 and 2.7 / 3 = 0.9, "
+                              "each step exact to the binary64 nearest 0.9; every sum is of small "
+                              "integers, exact in any order, so no margin is needed."))
     cases.append(bad("vertical-lengths", ("CONS-057",), "Vectors of different lengths.",
                      "cons.vertical", {"context": f32([1.0]), "agent": f32([1.0]),
                                        "swarm": f32([1.0, 2.0])}, "E_PAYLOAD_INVALID"))
@@ -615,12 +641,22 @@ def operation_cases() -> list[Case]:
     s.learn("a", "LoraFastTrack", 3, [c1], circuit=circuit.id)
     s.learn("a", "LoraResonate", 3, [c1, m], a=c1, b=m)
     s.learn("a", "LoraHomeostasis", 3, [], layer="swarm")
-    cases = [run_case("variants-each-once", ("CONS-015", "CONS-016", "CONS-017", "CONS-023",
+    cases = [run_case("variants-each-once", ("CONS-003", "CONS-015", "CONS-016", "CONS-017",
+                                             "CONS-018", "CONS-019", "CONS-020", "CONS-023",
                                              "CONS-040", "CONS-043", "CONS-048", "CONS-051",
                                              "CONS-055"),
                       "One valid op of each learning variant; the projection admits the "
                       "consolidation and the weakening and ignores the rest with their reasons.",
                       s, [q_snapshot(s.node("a"))])]
+    edges = Script("field-boundaries")
+    ev2 = edges.evidence("a", 1, "a/edges")
+    edges.consolidate("a", 1, [0, 257], [ev2], quality=1.0, hits=3, uses=3)
+    edges.consolidate("a", 1, [(i * 37) % 258 for i in range(128)], [ev2], quality=0.0)
+    cases.append(run_case("op-field-boundaries", ("CONS-003", "CONS-017", "CONS-018"),
+                          "Valid boundary fields: tokens 0 and 257, 128 tokens, quality "
+                          "exactly 1.0 and 0.0, hits equal to uses (3 of 3).",
+                          edges, [q_snapshot(edges.node("a"))],
+                          comment="Boundaries: each range is inclusive."))
     art = s.rid("a")
     art2 = s.rid("a")
     ev_id = s.rid("a", IdKind.EVIDENCE)
@@ -641,6 +677,11 @@ def operation_cases() -> list[Case]:
                "E_PAYLOAD_INVALID"),
         bad_op("op-token-258", ("CONS-003",), "Token 258.", consolidate(tokens=[1, 258]),
                "E_PAYLOAD_INVALID"),
+        bad_op("op-tokens-byte-string", ("CONS-003",),
+               "Tokens as the byte string 'hi': its bytes are not an array of token ids.",
+               consolidate(tokens=b"hi"), "E_PAYLOAD_INVALID"),
+        bad_op("op-tokens-integer", ("CONS-003",), "Tokens as the integer 104.",
+               consolidate(tokens=104), "E_PAYLOAD_INVALID"),
         bad_op("op-quality-integer", ("CONS-017",), "Quality 1 as an integer.",
                consolidate(quality=1), "E_PAYLOAD_INVALID"),
         bad_op("op-quality-above-1", ("CONS-017",), "Quality 1.25.",
@@ -748,7 +789,8 @@ def run_cases() -> list[Case]:
         "Before the handoff: the queue of the agent instance holds the circuit with its "
         "priority 0.625.", s, [Q_QUEUES, q_snapshot(node)], ops=s.ops[:-2]))
     cases += [_priority_run(), _weaken_run(), *_resonance_runs(), _fast_track_run(),
-              _homeostasis_run(), _not_creator_run(), *_tombstone_runs()]
+              _homeostasis_run(), _homeostasis_ignored_run(), _not_creator_run(),
+              *_tombstone_runs()]
     return cases
 
 
@@ -843,7 +885,7 @@ def _resonance_runs() -> list[Case]:
             f"Two agents, one circuit: {what}. A resonance with a consolidation record is "
             "ignored ('not_agent_record'), a second with the same records ('reused').",
             s, [q_snapshot(a), q_snapshot(b), q_weights(a, "swarm", c),
-                q_weights(a, "swarm", c, 1), Q_BANDWIDTH]))
+                q_weights(a, "swarm", c, 1), Q_BANDWIDTH, q_screening(a, "swarm")]))
     return out
 
 
@@ -878,6 +920,35 @@ def _homeostasis_run() -> Case:
         s, [q_snapshot(node), q_screening(node, "context")],
         comment="The second step's threshold is 3.3 / 1.1 in binary64: 2.9999999999999996, "
                 "below 3, so the 16 parameters of activity 3 are screened again.")
+
+
+def _homeostasis_ignored_run() -> Case:
+    s = Script("homeostasis-ignored")
+    ev = s.evidence("a", 1, "a/hi")
+    for _ in range(3):
+        s.consolidate("a", 1, list(b"rigid"), [ev])
+    soft = s.consolidate("a", 1, list(b"soft"), [ev])
+    s.learn("a", "LoraHomeostasis", 2, [ev], layer="context")
+    s.learn("a", "LoraWeaken", 3, [soft], layer="context", circuit=circuit_of(list(b"rigid")).id)
+    s.learn("a", "LoraWeaken", 3, [soft], layer="context", circuit=circuit_of(list(b"soft")).id)
+    s.learn("a", "LoraWeaken", 3, [soft], layer="agent", circuit=circuit_of(list(b"soft")).id)
+    for _ in range(13):
+        s.learn("a", "LoraHomeostasis", 4, [ev], layer="context")
+    s.consolidate("a", 5, list(b"soft"), [ev])
+    node = s.node("a")
+    view = project(s.ops)
+    inst = view.instance("context", s.author("a").node)
+    ensure(inst.threshold == cons.TAU_MIN, "homeostasis-ignored: the threshold is not at 1")
+    return run_case(
+        "run-homeostasis-ignored", ("CONS-055", "CONS-054", "CONS-028", "CONS-031"),
+        "Circuit 'rigid' three times (16 screened) and 'soft' once (16 free) in context: half "
+        "screened, so the step is 'balanced'. Both circuits weakened in context (activity 0, "
+        "the 16 'rigid' parameters released; one of 'soft' in agent, where it never "
+        "arrived, is ignored ('not_present'); twelve amnesic steps lower the threshold "
+        "from 3 to 1, the thirteenth is 'bound'; a last consolidation of 'soft' brings "
+        "its 16 parameters from activity 0 to 1, which screens them at threshold 1.",
+        s, [q_snapshot(node), q_screening(node, "context")],
+        comment="3 / 1.1^12 < 1: the twelfth step stops at the minimum 1.0.")
 
 
 def _not_creator_run() -> Case:
