@@ -565,9 +565,15 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
                          root, workers, timeout_s, "mutants")
     for i, verdict in zip(todo, verdicts, strict=True):
         results[i].update(verdict)
-    for i in todo:  # survivors in code no driver command reaches: their named test judges
+    evidence = {u.id: u.evidence.removeprefix("test:") for u in load_spec(root).untestable
+                if u.evidence.startswith("test:")}
+    for i in todo:  # survivors outside the harness's reach: the test that covers them judges
+        if results[i]["status"] != "survived":
+            continue
         outside = declared_outside(mutants[i].source_in(root), mutants[i])
-        if results[i]["status"] == "survived" and outside is not None:
+        if outside is None and mutants[i].requirement in evidence:  # spec/untestable.md
+            outside = f"registered untestable; {evidence[mutants[i].requirement]}"
+        if outside is not None:
             name = TEST_NAME.search(outside)
             nodeid = find_test(root, name.group(1)) if name else None
             results[i].update(run_test(root, mutants[i], nodeid) if nodeid else
