@@ -162,7 +162,7 @@ class IngestEvidence:
 
     evidence: bytes = _field(check_id(IdKind.EVIDENCE))
     hash: bytes = _field(check_hash)
-    anchor: str = _field(check_text(1, MAX_ANCHOR_BYTES))  # [DM-007] verbatim, never normalised
+    anchor: str = _field(check_text(1, MAX_ANCHOR_BYTES))  # [OPS-006] text(1, 512), as received
     source_type: str = _field(check_name)
     metadata: dict[str, Value] = _field(check_map)
 
@@ -348,6 +348,8 @@ def register_variant(creates: str | None = None) -> Callable[[type[Any]], type[A
 
     def register(cls: type[Any]) -> type[Any]:
         name = cls.__name__
+        # Variants register at import time, each under a fresh reserved name:
+        # equivalent mutant (require-true): no driver input registers a variant
         require(name.startswith(RESERVED_PREFIXES) and name not in VARIANTS, "OPS-016",
                 ErrorCode.E_PAYLOAD_TYPE, f"{name} is not a free reserved variant name")
         VARIANTS[name] = cls
