@@ -501,12 +501,12 @@ def check_engine_view_folds_the_log(impl: Impl, n: int, data: st.DataObject) -> 
 # --- order independence when authority is decided again (class Authority) ---------------
 
 
-@check("DM-025", "UCAN-036")
+@check("DM-025", "UCAN-036", "DM-022")
 @given(late=st.booleans())
 def check_order_independent_with_revocation(impl: Impl, late: bool) -> None:
-    """A revocation delivered after the ops it makes unauthorized (its timestamp is earlier
-    than the last claim's) gives the answers of the total-order delivery: that claim leaves
-    every projection."""
+    """A revocation delivered after an op it makes unauthorized (its timestamp is earlier
+    than that claim's) gives the answers of the total-order delivery and of a rebuild: the
+    claim leaves every projection."""
     t1 = au.make_token("root", "p1", (au.Cap("strata:*", "*"),), label="proj")
     t2 = au.make_token("p1", "p2", (au.Cap("strata:claim", "claim/assert"),), (t1.hash,),
                        label="proj")
@@ -521,21 +521,30 @@ def check_order_independent_with_revocation(impl: Impl, late: bool) -> None:
                         au.T0 + 5),
            au.author_op("p2", {"type": "AssertClaim", "claim": claims[1], "subject": None,
                                "predicate": "p", "object": 1, "supports": [evidence]}, au.T0 + 6)]
-    # the revocation after the claim it makes unauthorized: last, or before the first claim
-    delivered = [*ops[:4], ops[5], ops[4]] if late else [*ops[:3], ops[5], ops[4], ops[3]]
+    # the revocation last; before it, every other op in total order or the last claim first
+    others = [*ops[:4], ops[5]] if late else [*ops[:3], ops[5], ops[3]]
     queries = [{"q": "detail", "id": c.hex()} for c in claims] + [{"q": "debug"}]
-    answers = [impl.ok("log.query", {"root": au.did("root"), "ops": [o.hex() for o in order],
+    in_order = impl.ok("log.query", {"root": au.did("root"), "ops": [o.hex() for o in ops],
                                      "now_ms": au.T0 + 1000, "queries": queries})["answers"]
-               for order in (ops, delivered)]
-    expect(answers[0] == answers[1], "the answers depend on the delivery order: "
-           + first_difference(answers[0], answers[1], queries))
-    expect(answers[1][0].get("state") == "Hint"
-           and answers[1][1] == {"error": {"code": "E_NOT_FOUND"}},
-           f"the claim before the revocation is {json.dumps(answers[1][0])[:120]}, the one "
-           f"after it {json.dumps(answers[1][1])[:120]} (expected Hint, then E_NOT_FOUND)")
+    session = str(impl.ok("log.open", {"root": au.did("root")})["session"])
+    try:
+        for op in others:
+            impl.ok("log.append", {"session": session, "op": op.hex(), "now_ms": au.T0 + 1000})
+        ask(impl, session, queries)  # projections kept up to here
+        impl.ok("log.append", {"session": session, "op": ops[4].hex(), "now_ms": au.T0 + 1000})
+        kept, rebuilt = ask(impl, session, queries), ask(impl, session, queries, "proj.rebuild")
+    finally:
+        close(impl, session)
+    for name, got in (("kept", kept), ("rebuilt", rebuilt)):
+        expect(got == in_order, f"the answers {name} after a late revocation differ from the "
+               "total-order delivery: " + first_difference(got, in_order, queries))
+    expect(in_order[0].get("state") == "Hint"
+           and in_order[1] == {"error": {"code": "E_NOT_FOUND"}},
+           f"the claim before the revocation is {json.dumps(in_order[0])[:120]}, the one "
+           f"after it {json.dumps(in_order[1])[:120]} (expected Hint, then E_NOT_FOUND)")
 
 
-@check("DM-025", "DM-019", "PROJ-008")
+@check("DM-025", "DM-019", "PROJ-008", "DM-022")
 @given(early_wall=st.integers(2, 4))
 def check_quarantine_between_queries(impl: Impl, early_wall: int) -> None:
     """Projections queried, then a rival that quarantines an applied op and an op earlier than
@@ -554,7 +563,9 @@ def check_quarantine_between_queries(impl: Impl, early_wall: int) -> None:
     session = open_with(impl, [author.op(ingest, BASE_MS + 1), author.op(claim(c1, 1), BASE_MS + 5),
                                author.op(claim(c2, 2), BASE_MS + 10)])
     try:
-        ask(impl, session, queries)  # projections kept up to here
+        kept, rebuilt = ask(impl, session, queries), ask(impl, session, queries, "proj.rebuild")
+        expect(kept == rebuilt, "the first answers kept differ from a rebuild: "
+               + first_difference(kept, rebuilt, queries))
         rival = author.op(claim(record_id("clm", BASE_MS, "rival"), 3), BASE_MS + 5)
         impl.err("log.append", {"session": session, "op": rival.hex(), "now_ms": NOW_MS},
                  "E_HLC_DUPLICATE")

@@ -799,7 +799,7 @@ def conflict_cases() -> list[Case]:
               lambda out: (codes(out) == [None, None, "E_HLC_DUPLICATE"]
                            and out["answers"][:2] == [{"error": {"code": "E_NOT_FOUND"}}] * 2
                            and out["answers"][2]["quarantined_authors"] == [author])),
-        query("quarantine-then-early-arrival", ["DM-025", "PROJ-008", "DM-019"],
+        query("quarantine-then-early-arrival", ["DM-025", "PROJ-008", "DM-019", "DM-022"],
               "claims at BASE+5 and BASE+10, a rival of the first (quarantined), then a claim "
               "at BASE+3, earlier than every claim applied: it is applied all the same",
               [q_ing, q_first, q_second, q_rival, q_early], detail(qc1, qc2, qc3),
