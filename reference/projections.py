@@ -150,6 +150,8 @@ class Projections:
         self.last = op.ts if self.last is None else max(self.last, op.ts)
         payload = op.payload
         if isinstance(payload, operations.ReservedPayload):
+            # it creates no record and no TARGET_FIELD entry names its type:
+            # equivalent mutant (stmt-remove): the rest of _fold does nothing for it
             return  # [OPS-016] stored and relayed, not interpreted
         retracted: list[bytes] = []
         reached: list[bytes] = []
@@ -184,7 +186,7 @@ class Projections:
             self._deliver(op, record, CASCADE)
 
     def _create(self, op: StoredOp, record: bytes, payload: operations.Payload) -> bool:
-        """Create `record` in its machine's initial state, unless it exists (DM-034)."""
+        """Create `record` in its machine's initial state, unless it exists (section 2.1)."""
         if record in self.records:
             # [DM-010] [DM-034] [FSM-005] a later creation of the same id is ignored
             self._ignore(op, record, op.type)

@@ -387,12 +387,13 @@ def _sanitized_claim(payload: dict[str, Any], withheld: list[str], wall_ms: int)
     return bytes(cbor2.dumps(value, canonical=True))
 
 
-@check("OPS-017", "UCAN-044")
+@check("OPS-017", "UCAN-044", "OPS-002")
 @given(case=st.sampled_from([
     # (subject, predicate, supports, the code of the first failing field in table order)
     ("ev", "", "ev", "E_ID_KIND"),  # subject of the wrong kind, then an empty predicate
     (None, "", "op", PAYLOAD),  # an empty predicate, then an OpId in supports
     (None, "p", "op", "E_ID_KIND"),  # only the OpId in supports
+    (None, "p", "extra", PAYLOAD),  # an unknown field `note` (the field set comes first)
 ]), wall=st.integers(BASE_MS, BASE_MS + 1000))
 def check_sanitized_fields_in_order(impl: Impl, case: tuple[str | None, str, str, str],
                                     wall: int) -> None:
@@ -401,7 +402,10 @@ def check_sanitized_fields_in_order(impl: Impl, case: tuple[str | None, str, str
     subject, predicate, support, code = case
     ids = {"ev": bytes([EV]) + wall.to_bytes(6, "big") + b"\x01" * 10,
            "op": bytes([0x01]) + wall.to_bytes(6, "big") + b"\x02" * 10}
-    payload = {"type": "AssertClaim", "claim": bytes([CLM]) + wall.to_bytes(6, "big") + bytes(10),
-               "subject": None if subject is None else ids[subject], "predicate": predicate,
-               "object": None, "supports": [ids[support]]}
+    payload: dict[str, Any] = {
+        "type": "AssertClaim", "claim": bytes([CLM]) + wall.to_bytes(6, "big") + bytes(10),
+        "subject": None if subject is None else ids[subject], "predicate": predicate,
+        "object": None, "supports": [ids["op" if support == "extra" else support]]}
+    if support == "extra":
+        payload["supports"], payload["note"] = [ids["ev"]], "x"
     impl.err("ucan.check_op", {"op": _sanitized_claim(payload, ["object"], wall).hex()}, code)

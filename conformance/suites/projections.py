@@ -501,7 +501,7 @@ def check_engine_view_folds_the_log(impl: Impl, n: int, data: st.DataObject) -> 
 # --- order independence when authority is decided again (class Authority) ---------------
 
 
-@check("DM-025", "UCAN-036", "DM-022")
+@check("DM-025", "UCAN-036", "DM-022", "PROJ-008")
 @given(late=st.booleans())
 def check_order_independent_with_revocation(impl: Impl, late: bool) -> None:
     """A revocation delivered after an op it makes unauthorized (its timestamp is earlier

@@ -620,6 +620,18 @@ def dm_cases() -> list[Case]:
               "record (projections rebuilt)", [ing, late, early], [*detail(c), DEBUG],
               first_wins),
     ]
+    other_ev = g.new_id(IdKind.EVIDENCE)
+    late_other = g.op(claim(c, [other_ev], "second", 2), ts=(BASE_MS + 20, 0))
+    cases.append(query(
+        "first-creation-keeps-edges", ["DM-034", "DM-014"],
+        "the later creation cites other evidence; a tombstone of the first creation's "
+        "evidence may list the record in its cascade, since its edges are the first "
+        "creation's, and invalidates it", [ing, early, g.op(ingest(other_ev, "f2")), late_other,
+                                           f.op(tombstone(ev, [c]))],
+        detail(ev, c),
+        lambda out: (codes(out) == [None] * 5 and states(out) == ["Tombstoned", "Invalidated"]),
+        "the creations have wall_ms BASE+10 (author dm/first-creation, citing the first "
+        "evidence) and BASE+20 (author dm/first-creation-b, citing its own evidence)"))
     h = OpFactory("dm/evidence-hash")
     hev = h.new_id(IdKind.EVIDENCE)
     first, second = h.op(ingest(hev, "h1")), h.op(ingest(hev, "h2"))
