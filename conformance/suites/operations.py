@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import cbor2
+import nacl.signing
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -36,11 +37,13 @@ from conformance.suites._oplib import (
     TYPE,
     Author,
     Defect,
+    b64u,
     defects,
     has_defects,
     named_records,
     op_hash,
     payloads,
+    public_key,
     unknown_types,
 )
 
@@ -362,3 +365,47 @@ def check_drift_held_then_released(impl: Impl, seed: bytes, ahead: int, within: 
                f"at now_ms {later_now} the op at {far_wall} is still not applied: {state}")
     finally:
         impl.ok("log.close", {"session": session})
+
+
+# --- field order in a sanitized op (class Authority) -------------------------------------
+
+FILTER_SEED = b"\x0d" * 32
+
+
+def _sanitized_claim(payload: dict[str, Any], withheld: list[str], wall_ms: int) -> bytes:
+    """An AssertClaim of one author, `withheld` fields nulled, with a filter's record
+    (spec/07 section 8) signed over the envelope with both signatures null."""
+    author, by = public_key(b"\x0e" * 32), public_key(FILTER_SEED)
+    value: dict[str, Any] = {
+        "v": 1, "id": bytes([0x01]) + wall_ms.to_bytes(6, "big") + bytes(10),
+        "ts": [wall_ms, 0, author], "sig": None, "author": author,
+        "payload": {**payload, **{f: None for f in withheld}},
+        "san": {"by": by, "fields": sorted(withheld), "of": bytes(32), "sig": None}}
+    header = b64u(('{"alg":"EdDSA","kid":"' + by.hex() + '"}').encode("ascii"))
+    signing_input = (header + "." + b64u(cbor2.dumps(value, canonical=True))).encode("ascii")
+    value["san"]["sig"] = bytes(nacl.signing.SigningKey(FILTER_SEED).sign(signing_input).signature)
+    return bytes(cbor2.dumps(value, canonical=True))
+
+
+@check("OPS-017", "UCAN-044", "OPS-002")
+@given(case=st.sampled_from([
+    # (subject, predicate, supports, the code of the first failing field in table order)
+    ("ev", "", "ev", "E_ID_KIND"),  # subject of the wrong kind, then an empty predicate
+    (None, "", "op", PAYLOAD),  # an empty predicate, then an OpId in supports
+    (None, "p", "op", "E_ID_KIND"),  # only the OpId in supports
+    (None, "p", "extra", PAYLOAD),  # an unknown field `note` (the field set comes first)
+]), wall=st.integers(BASE_MS, BASE_MS + 1000))
+def check_sanitized_fields_in_order(impl: Impl, case: tuple[str | None, str, str, str],
+                                    wall: int) -> None:
+    """The fields a filter left in a sanitized op are checked as any op's, in table order:
+    the first failing one decides the code (the withheld `object` is not checked)."""
+    subject, predicate, support, code = case
+    ids = {"ev": bytes([EV]) + wall.to_bytes(6, "big") + b"\x01" * 10,
+           "op": bytes([0x01]) + wall.to_bytes(6, "big") + b"\x02" * 10}
+    payload: dict[str, Any] = {
+        "type": "AssertClaim", "claim": bytes([CLM]) + wall.to_bytes(6, "big") + bytes(10),
+        "subject": None if subject is None else ids[subject], "predicate": predicate,
+        "object": None, "supports": [ids["op" if support == "extra" else support]]}
+    if support == "extra":
+        payload["supports"], payload["note"] = [ids["ev"]], "x"
+    impl.err("ucan.check_op", {"op": _sanitized_claim(payload, ["object"], wall).hex()}, code)

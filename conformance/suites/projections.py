@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.suites import Impl, check, expect
+from conformance.suites import authority as au
 from conformance.suites._cbor import to_notation
 from conformance.suites._ops import BASE_MS, NOW_MS, Author, canonical, op_hash, record_id
 
@@ -436,3 +437,145 @@ def check_evidence_bytes_never_answered(impl: Impl, content: bytes, n_claims: in
             expect(out["answers"][-2] == {"lines": [], "ids": []},
                    f"the window still carries claims of tombstoned evidence: "
                    f"{json.dumps(out['answers'][-2])[:200]}")
+
+
+# --- chapter 01's fold rules in the engine's view (class Engine) -----------------------
+
+
+@check("DM-015", "DM-018", "DM-034", "ENG-021", "ENG-022", "ENG-030")
+@given(n=st.integers(3, 7), data=st.data())
+def check_engine_view_folds_the_log(impl: Impl, n: int, data: st.DataObject) -> None:
+    """The engine folds the applied ops in total order whatever their delivery order, keeps
+    a record's first creation, and invalidates everything transitively derived from a
+    tombstoned record, so the citations it reports are those of the harness's graph."""
+    first, second = Author(b"\x0b" * 32), Author(b"\x0c" * 32)
+    wall = BASE_MS + 100
+    ev, other, kept = (record_id("ev", wall, "chain"), record_id("ev", wall + 1, "other"),
+                       record_id("ev", wall + 2, "kept"))
+
+    def ingest(record: bytes, label: str) -> dict[str, Any]:
+        return {"type": "IngestEvidence", "evidence": record, "hash": blake3.blake3(
+            label.encode()).digest(), "anchor": label, "source_type": "calendar", "metadata": {}}
+
+    def claim(record: bytes, supports: list[bytes], obj: int) -> dict[str, Any]:
+        return {"type": "AssertClaim", "claim": record, "subject": None, "predicate": "link",
+                "object": obj, "supports": sorted(supports)}
+
+    ops = [first.op(ingest(ev, "chain"), wall), first.op(ingest(other, "other"), wall + 1),
+           first.op(ingest(kept, "kept"), wall + 2)]
+    chain, parent = [], ev
+    for i in range(n):  # a chain from `ev`, each link citing the one before
+        record = record_id("clm", wall + 3 + i, f"link-{i}")
+        ops.append(first.op(claim(record, [parent], i), wall + 3 + i))
+        chain.append(record)
+        parent = record
+    b0, b1 = record_id("clm", wall + 20, "b0"), record_id("clm", wall + 21, "b1")
+    ops += [first.op(claim(b0, [kept], 0), wall + 20), first.op(claim(b1, [b0], 1), wall + 21)]
+    # [DM-034] a later creation of b1, by another author, citing `other`: ignored. (Of a
+    # record no op cites: were one to cite it, delivered before the first creation it would
+    # name a support created later, E_PROVENANCE_CYCLE by DM-027.)
+    ops.append(second.op(claim(b1, [other], 99), wall + 22))
+    ops.append(first.op({"type": "TombstoneEvidence", "evidence": ev, "reason": "",
+                         "cascade": [chain[0]]}, wall + 30))  # lists only the first link
+    ops.append(first.op({"type": "TombstoneEvidence", "evidence": other, "reason": "",
+                         "cascade": []}, wall + 31))
+    rejected = record_id("clm", wall + 23, "rejected")  # a root itself: no longer live
+    ops.insert(-2, first.op(claim(rejected, [kept], 2), wall + 23))
+    ops.append(first.op({"type": "RejectClaim", "claim": rejected, "reason": "",
+                         "cascade": []}, wall + 32))
+    order = data.draw(st.permutations(ops), label="delivery order")
+    queries = [{"query": "citations", "id": r.hex()} for r in [kept, other, *chain]]
+    out = impl.ok("engine.run", {"ops": [o.hex() for o in order], "now_ms": NOW_MS,
+                                 "queries": queries})
+    expect(out.get("applied") == [op_hash(o).hex() for o in ops],
+           f"applied {out.get('applied')!r:.300}, not every op in total order")
+    want = [{"direct": [b0.hex()], "transitive": sorted([b0.hex(), b1.hex()])}] + [
+        {"direct": [], "transitive": []} for _ in [other, *chain]]
+    expect(len(out.get("answers") or []) == len(queries), "one answer per query")
+    for q, got, expected in zip(queries, out.get("answers") or [], want, strict=False):
+        expect(got == expected, f"{json.dumps(q)}: {json.dumps(got)[:300]}, expected "
+               f"{json.dumps(expected)} (the chain from the tombstoned evidence is "
+               "invalidated; b1's later creation citing tombstoned `other` is ignored)")
+
+
+# --- order independence when authority is decided again (class Authority) ---------------
+
+
+@check("DM-025", "UCAN-036", "DM-022", "PROJ-008")
+@given(late=st.booleans())
+def check_order_independent_with_revocation(impl: Impl, late: bool) -> None:
+    """A revocation delivered after an op it makes unauthorized (its timestamp is earlier
+    than that claim's) gives the answers of the total-order delivery and of a rebuild: the
+    claim leaves every projection."""
+    t1 = au.make_token("root", "p1", (au.Cap("strata:*", "*"),), label="proj")
+    t2 = au.make_token("p1", "p2", (au.Cap("strata:claim", "claim/assert"),), (t1.hash,),
+                       label="proj")
+    evidence = au.payload_for("IngestEvidence:calendar")["evidence"]
+    claims = [record_id("clm", au.T0, f"revoked-{i}") for i in range(2)]
+    ops = [au.author_op("root", {"type": "DelegateUcan", "token": t1.data}, au.T0 + 1),
+           au.author_op("p1", {"type": "DelegateUcan", "token": t2.data}, au.T0 + 2),
+           au.author_op("p1", au.payload_for("IngestEvidence:calendar"), au.T0 + 3),
+           au.author_op("p2", {"type": "AssertClaim", "claim": claims[0], "subject": None,
+                               "predicate": "p", "object": 0, "supports": [evidence]}, au.T0 + 4),
+           au.author_op("root", {"type": "RevokeUcan", "token_hash": t2.hash, "reason": ""},
+                        au.T0 + 5),
+           au.author_op("p2", {"type": "AssertClaim", "claim": claims[1], "subject": None,
+                               "predicate": "p", "object": 1, "supports": [evidence]}, au.T0 + 6)]
+    # the revocation last; before it, every other op in total order or the last claim first
+    others = [*ops[:4], ops[5]] if late else [*ops[:3], ops[5], ops[3]]
+    queries = [{"q": "detail", "id": c.hex()} for c in claims] + [{"q": "debug"}]
+    in_order = impl.ok("log.query", {"root": au.did("root"), "ops": [o.hex() for o in ops],
+                                     "now_ms": au.T0 + 1000, "queries": queries})["answers"]
+    session = str(impl.ok("log.open", {"root": au.did("root")})["session"])
+    try:
+        for op in others:
+            impl.ok("log.append", {"session": session, "op": op.hex(), "now_ms": au.T0 + 1000})
+        ask(impl, session, queries)  # projections kept up to here
+        impl.ok("log.append", {"session": session, "op": ops[4].hex(), "now_ms": au.T0 + 1000})
+        kept, rebuilt = ask(impl, session, queries), ask(impl, session, queries, "proj.rebuild")
+    finally:
+        close(impl, session)
+    for name, got in (("kept", kept), ("rebuilt", rebuilt)):
+        expect(got == in_order, f"the answers {name} after a late revocation differ from the "
+               "total-order delivery: " + first_difference(got, in_order, queries))
+    expect(in_order[0].get("state") == "Hint"
+           and in_order[1] == {"error": {"code": "E_NOT_FOUND"}},
+           f"the claim before the revocation is {json.dumps(in_order[0])[:120]}, the one "
+           f"after it {json.dumps(in_order[1])[:120]} (expected Hint, then E_NOT_FOUND)")
+
+
+@check("DM-025", "DM-019", "PROJ-008", "DM-022")
+@given(early_wall=st.integers(2, 4))
+def check_quarantine_between_queries(impl: Impl, early_wall: int) -> None:
+    """Projections queried, then a rival that quarantines an applied op and an op earlier than
+    every claim arrive before the next query: the answers are those of a rebuild."""
+    author = Author(b"\x0a" * 32)
+    ev = record_id("ev", BASE_MS, "quarantine")
+    c1, c2, early = (record_id("clm", BASE_MS, label) for label in ("c1", "c2", "early"))
+
+    def claim(record: bytes, obj: int) -> dict[str, Any]:
+        return {"type": "AssertClaim", "claim": record, "subject": None, "predicate": "p",
+                "object": obj, "supports": [ev]}
+
+    ingest = {"type": "IngestEvidence", "evidence": ev, "hash": bytes(32), "anchor": "q",
+              "source_type": "calendar", "metadata": {}}
+    queries = [{"q": "detail", "id": r.hex()} for r in (c1, c2, early)] + [{"q": "debug"}]
+    session = open_with(impl, [author.op(ingest, BASE_MS + 1), author.op(claim(c1, 1), BASE_MS + 5),
+                               author.op(claim(c2, 2), BASE_MS + 10)])
+    try:
+        kept, rebuilt = ask(impl, session, queries), ask(impl, session, queries, "proj.rebuild")
+        expect(kept == rebuilt, "the first answers kept differ from a rebuild: "
+               + first_difference(kept, rebuilt, queries))
+        rival = author.op(claim(record_id("clm", BASE_MS, "rival"), 3), BASE_MS + 5)
+        impl.err("log.append", {"session": session, "op": rival.hex(), "now_ms": NOW_MS},
+                 "E_HLC_DUPLICATE")
+        impl.ok("log.append", {"session": session, "now_ms": NOW_MS,
+                               "op": author.op(claim(early, 4), BASE_MS + early_wall).hex()})
+        kept, rebuilt = ask(impl, session, queries), ask(impl, session, queries, "proj.rebuild")
+    finally:
+        close(impl, session)
+    expect(kept == rebuilt, "the projections kept differ from a rebuild: "
+           + first_difference(kept, rebuilt, queries))
+    expect(kept[0] == {"error": {"code": "E_NOT_FOUND"}} and kept[2].get("state") == "Hint",
+           f"the quarantined claim: {json.dumps(kept[0])[:100]}; the early one: "
+           f"{json.dumps(kept[2])[:100]} (expected E_NOT_FOUND, then Hint)")

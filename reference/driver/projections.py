@@ -76,6 +76,8 @@ def answer(view: projections.Projections, log: oplog.OpLog, query: Query) -> dic
 def sync_after_append(pset: projections.ProjectionSet, log: oplog.OpLog,
                       outcome: oplog.AppendResult | None) -> None:
     """Bring projections up to date after one append; a duplicate adds nothing [DM-021]."""
+    # Syncing after each append exercises incremental upkeep; log.query syncs at the end:
+    # equivalent mutant (stmt-remove): that last sync alone gives the same state (DM-022)
     pset.sync(log, () if outcome is None else outcome.applied)
 
 
@@ -87,7 +89,7 @@ def log_query(args: Args) -> dict[str, Any]:
     log = oplog.OpLog(root=oplog_driver.get_root(args))  # with a root, it authorizes (07 7.3)
     for item in args.list("evidence") if args.has("evidence") else []:
         content = Args({"content": item}).bytes("content")
-        log.put_evidence(content, identifiers.compute_content_hash(content))  # [DM-003]
+        log.put_evidence(content, identifiers.compute_content_hash(content))  # [PROJ-012]
     pset = projections.ProjectionSet()
     results: list[dict[str, Any]] = []
     for item in args.list("ops"):
@@ -97,6 +99,8 @@ def log_query(args: Args) -> dict[str, Any]:
             results.append(oplog_driver.append_result(outcome))
         except SpecViolation as violation:
             results.append({"error": {"code": str(violation.code)}})
+        # the final sync below alone gives the same state, by DM-022 itself:
+        # equivalent mutant (stmt-remove): syncing after each append only exercises upkeep
         sync_after_append(pset, log, outcome)  # incremental, as a live node would [DM-022]
     view = pset.sync(log)
     answers = [answer(view, log, q) for q in queries]

@@ -368,7 +368,10 @@ def type_cases() -> list[Case]:
         ("wavegen-odd-fields", "WaveGenCache", {"type2": None, "": {"nested": [1, "x"]}}),
     ]
     for label, name, fields in reserved:
-        out.append(run(f"reserved-{label}", ("OPS-016", "OPS-001"),
+        # [OPS-002] binds the variants of this chapter: a reserved one's fields are free
+        reqs = ("OPS-016", "OPS-001", "OPS-002") if label == "wavegen-odd-fields" else (
+            "OPS-016", "OPS-001")
+        out.append(run(f"reserved-{label}", reqs,
                        f"{name}: a reserved variant, stored and applied without interpreting "
                        "its fields", [Script(f"reserved-{label}").f.op({"type": name, **fields})],
                        ["applied"]))

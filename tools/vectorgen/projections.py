@@ -289,6 +289,9 @@ def request_cases() -> list[Case]:
          [{"q": "detail", "id": "00", "k": 1}], bad_request),
         ("debug-missing-q", "a query object without q", [{"k": 1}], bad_request),
         ("query-not-object", "a query that is a string", ["debug"], bad_request),
+        ("query-string-q", "a query that is the string 'q'", ["q"], bad_request),
+        ("query-array", "a query that is an array holding 'q'", [["q", "debug"]], bad_request),
+        ("query-number", "a query that is a number", [5], bad_request),
         ("queries-not-array", "queries given as an object", {"q": "debug"}, bad_request),
     ]
     cases = [refused(f"bad-{name}", ["PROJ-022"], what, {**ok, "queries": queries}, code)
@@ -617,14 +620,30 @@ def dm_cases() -> list[Case]:
               "record (projections rebuilt)", [ing, late, early], [*detail(c), DEBUG],
               first_wins),
     ]
+    other_ev = g.new_id(IdKind.EVIDENCE)
+    late_other = g.op(claim(c, [other_ev], "second", 2), ts=(BASE_MS + 20, 0))
+    cases.append(query(
+        "first-creation-keeps-edges", ["DM-034", "DM-014"],
+        "the later creation cites other evidence; a tombstone of the first creation's "
+        "evidence may list the record in its cascade, since its edges are the first "
+        "creation's, and invalidates it", [ing, early, g.op(ingest(other_ev, "f2")), late_other,
+                                           f.op(tombstone(ev, [c]))],
+        detail(ev, c),
+        lambda out: (codes(out) == [None] * 5 and states(out) == ["Tombstoned", "Invalidated"]),
+        "the creations have wall_ms BASE+10 (author dm/first-creation, citing the first "
+        "evidence) and BASE+20 (author dm/first-creation-b, citing its own evidence)"))
     h = OpFactory("dm/evidence-hash")
     hev = h.new_id(IdKind.EVIDENCE)
     first, second = h.op(ingest(hev, "h1")), h.op(ingest(hev, "h2"))
     cases.append(query(
         "evidence-hash-kept", ["DM-010"],
-        "a second IngestEvidence for the same EvidenceId with another hash creates nothing; "
-        "the first hash stays in force", [first, second], detail(hev),
-        lambda out: out["answers"][0]["hash"] == blake3.blake3(content_of("h1")).hexdigest()))
+        "a second IngestEvidence for the same EvidenceId with another hash creates nothing "
+        "(the debug graph lists it as an ignored event); the first hash stays in force",
+        [first, second], [*detail(hev), DEBUG],
+        lambda out: (out["answers"][0]["hash"] == blake3.blake3(content_of("h1")).hexdigest()
+                     and out["answers"][1]["ignored"] == [{
+                         "op": op_hash(second).hex(), "event": "IngestEvidence",
+                         "record": hev.hex(), "state": "Ingested"}])))
 
     # the worked example's cascade, a record born after the tombstone, out-of-order delivery
     w = OpFactory("dm/cascade")
@@ -638,11 +657,11 @@ def dm_cases() -> list[Case]:
     every = detail(wev, c1, c2, ep, born, born_ep)
     closed = ["Tombstoned"] + ["Invalidated"] * 5
     cases += [
-        query("cascade-closure", ["DM-012", "DM-013", "DM-028"],
+        query("cascade-closure", ["DM-012", "DM-013", "DM-028", "DM-026"],
               "a tombstone invalidates the claims and the episode that depend on the evidence, "
               "directly or through a claim", [*script, tomb], detail(wev, c1, c2, ep),
               lambda out: states(out) == closed[:4]),
-        query("born-invalidated", ["DM-028", "DM-012"],
+        query("born-invalidated", ["DM-028", "DM-012", "PROJ-006"],
               "a claim citing the tombstoned evidence and an episode citing an invalidated "
               "claim, both created after the tombstone: both are Invalidated as they are born",
               [*script, tomb, *after], every,
@@ -663,8 +682,55 @@ def dm_cases() -> list[Case]:
          w.op(tombstone(wev, [c1, xc]))], detail(wev, c1, xc),
         lambda out: (codes(out)[-1] == "E_CASCADE_INVALID"
                      and states(out) == ["Ingested", "Hint", "Hint"])))
-    cases += conflict_cases() + order_cases()
+    cases += conflict_cases() + order_cases() + opaque_cases()
     return cases
+
+
+def opaque_cases() -> list[Case]:
+    """Record ids and anchors are used as given (DM-006, DM-007); merge edges (PROJ-005)."""
+    f = OpFactory("dm/opaque")
+    # ids whose 16 bytes after the kind byte are all 0x00 or all 0xff: no sensible time
+    ev_lo, ev_hi = bytes([IdKind.EVIDENCE]) + bytes(16), bytes([IdKind.EVIDENCE]) + b"\xff" * 16
+    c_lo, c_hi = bytes([IdKind.CLAIM]) + bytes(16), bytes([IdKind.CLAIM]) + b"\xff" * 16
+    opaque = [f.op(ingest(ev_hi, "o-hi")), f.op(ingest(ev_lo, "o-lo")),
+              f.op(claim(c_hi, [ev_lo, ev_hi], "hi", 1)),
+              f.op(claim(c_lo, [ev_lo, ev_hi], "lo", 2))]
+    ranked = [r.hex() for r in (ev_lo, ev_hi, c_lo, c_hi)]
+    a = OpFactory("dm/anchor")
+    anchors = [" UID:Ab-1 ", "cafe\u0301", "caf\u00e9", "a"]
+    evs = [a.new_id(IdKind.EVIDENCE) for _ in anchors]
+    ingests = [a.op({"type": "IngestEvidence", "evidence": ev,
+                     "hash": blake3.blake3(anchor.encode()).digest(), "anchor": anchor,
+                     "source_type": "calendar", "metadata": {}})
+               for ev, anchor in zip(evs, anchors, strict=True)]
+    m = OpFactory("dm/merge-cascade")
+    mev, src, dst = m.new_id(IdKind.EVIDENCE), m.new_id(IdKind.ENTITY), m.new_id(IdKind.ENTITY)
+    merged = [m.op(ingest(mev, "m1")), m.op(entity(src)), m.op(entity(dst)),
+              m.op(merge(src, dst, [mev])), m.op(tombstone(mev, [src]))]
+    return [
+        query("opaque-record-ids", ["DM-006"],
+              "evidence and claim ids whose bytes after the kind are all 0x00 or all 0xff are "
+              "created and cited like any other; equal scores are ordered by id bytes",
+              opaque, [*detail(ev_lo, ev_hi, c_lo, c_hi), SALIENCE],
+              lambda out: (codes(out) == [None] * 4
+                           and states(out)[:4] == ["Ingested", "Ingested", "Hint", "Hint"]
+                           and [r["id"] for r in out["answers"][4]["records"]] == ranked),
+              "ev_lo/c_lo = kind byte then 16 zero bytes; ev_hi/c_hi = kind byte then 16 "
+              "bytes 0xff; both claims cite both evidences"),
+        query("anchor-verbatim", ["DM-007"],
+              "anchors with outer spaces, a decomposed and a precomposed e-acute, and one "
+              "byte are kept and reported verbatim, never trimmed or normalised",
+              ingests, detail(*evs),
+              lambda out: [x["anchor"] for x in out["answers"]] == anchors,
+              "each evidence's hash is BLAKE3 of its anchor's UTF-8 bytes; the anchors are "
+              "' UID:Ab-1 ', 'cafe' + U+0301, 'caf' + U+00E9 and 'a'"),
+        query("merge-support-cascade", ["PROJ-005", "DM-028", "DM-014"],
+              "a merge supported by evidence makes its source depend on that evidence: a "
+              "tombstone listing the source in its cascade is accepted and invalidates it",
+              merged, detail(mev, src, dst),
+              lambda out: (codes(out) == [None] * 5
+                           and states(out) == ["Tombstoned", "Invalidated", "Active"])),
+    ]
 
 
 def conflict_cases() -> list[Case]:
@@ -693,6 +759,18 @@ def conflict_cases() -> list[Case]:
     sig = bytearray(signed.sig or b"")
     sig[0] ^= 1  # one bit of R flipped: the signature no longer verifies
     bad_sig = wire_format.encode_envelope(attrs.evolve(signed, sig=bytes(sig)))
+    q = OpFactory("dm/quarantine-early")
+    qev, qc1, qc2, qc3 = (q.new_id(IdKind.EVIDENCE), q.new_id(IdKind.CLAIM),
+                          q.new_id(IdKind.CLAIM), q.new_id(IdKind.CLAIM))
+    q_ing = q.op(ingest(qev, "e1"), ts=(BASE_MS + 1, 0))
+    q_first = q.op(claim(qc1, [qev], "first", 1), ts=(BASE_MS + 5, 0))
+    q_second = q.op(claim(qc2, [qev], "second", 2), ts=(BASE_MS + 10, 0))
+    q_rival = q.op(claim(q.new_id(IdKind.CLAIM), [qev], "rival", 3), ts=(BASE_MS + 5, 0))
+    q_early = q.op(claim(qc3, [qev], "early", 4), ts=(BASE_MS + 3, 0))
+    r = OpFactory("dm/reverse")
+    r_ev1, r_ev2 = r.new_id(IdKind.EVIDENCE), r.new_id(IdKind.EVIDENCE)
+    r_first = r.op(ingest(r_ev1, "v1"), ts=(BASE_MS + 1, 0))
+    r_second = r.op(ingest(r_ev2, "v2"), ts=(BASE_MS + 2, 0))
     return [
         query("equivocation-quarantines", ["DM-019"],
               "a second op with the same (wall_ms, logical, node) and other bytes: "
@@ -719,6 +797,33 @@ def conflict_cases() -> list[Case]:
               twice, queries,
               lambda out: (out["answers"] == once_answers
                            and [r["status"] for r in out["results"]][1::2] == ["duplicate"] * 3)),
+        query("duplicate-after-rejection", ["DM-021", "DM-032"],
+              "ops offered again after a rejected op: the accepted one is a duplicate, the "
+              "rejected one is rejected again", [dup_ops[0], bad_sig, dup_ops[0], bad_sig],
+              [DEBUG],
+              lambda out: ([r.get("status") or r["error"]["code"] for r in out["results"]] == [
+                  "applied", "E_SIGNATURE_INVALID", "duplicate", "E_SIGNATURE_INVALID"]
+                  and len(out["answers"][0]["vertices"]) == 1)),
+        query("equivocation-either-order", ["DM-019", "DM-025"],
+              "the rival delivered before the op it conflicts with: the same outcome, both "
+              "claims are out of every projection", [ing, rival, stored],
+              [*detail(c1, c2), DEBUG],
+              lambda out: (codes(out) == [None, None, "E_HLC_DUPLICATE"]
+                           and out["answers"][:2] == [{"error": {"code": "E_NOT_FOUND"}}] * 2
+                           and out["answers"][2]["quarantined_authors"] == [author])),
+        query("quarantine-then-early-arrival", ["DM-025", "PROJ-008", "DM-019", "DM-022"],
+              "claims at BASE+5 and BASE+10, a rival of the first (quarantined), then a claim "
+              "at BASE+3, earlier than every claim applied: it is applied all the same",
+              [q_ing, q_first, q_second, q_rival, q_early], detail(qc1, qc2, qc3),
+              lambda out: (codes(out) == [None, None, None, "E_HLC_DUPLICATE", None]
+                           and states(out) == [None, "Hint", "Hint"]),
+              "author dm/quarantine-early; ops at wall_ms BASE+1 (the evidence), BASE+5, "
+              "BASE+10, BASE+5 (the rival) and BASE+3"),
+        query("reverse-delivery", ["DM-025", "PROJ-008"],
+              "two evidences delivered in the reverse of their total order: both are applied",
+              [r_second, r_first], detail(r_ev1, r_ev2),
+              lambda out: states(out) == ["Ingested", "Ingested"],
+              "author dm/reverse; the first evidence at wall_ms BASE+1, the second at BASE+2"),
         query("rejected-op-changes-nothing", ["DM-002", "DM-032"],
               "an op with a corrupted signature is rejected and no projection changes",
               [*dup_ops, bad_sig], [DEBUG],
@@ -780,6 +885,34 @@ def chain_cases() -> list[Case]:
         f"claim i has predicate 'link' and object i (0 to {CHAIN - 1})")]
 
 
+LADDER = 32  # levels of the diamond ladder (DM-015): 2^32 paths, 64 claims
+
+
+def ladder_case() -> Case:
+    """A ladder of diamonds: the records are few, the paths through them exponential."""
+    f = OpFactory("dm/ladder")
+    ev = f.new_id(IdKind.EVIDENCE)
+    ops = [f.op(ingest(ev, "ladder"))]
+    level = [ev]
+    rungs: list[list[bytes]] = []
+    for i in range(LADDER):
+        pair = [f.new_id(IdKind.CLAIM), f.new_id(IdKind.CLAIM)]
+        ops += [f.op(claim(c, level, "rung", i)) for c in pair]
+        rungs.append(pair)
+        level = pair
+    tomb = f.op(tombstone(ev, rungs[0]))
+    return query(
+        "diamond-ladder-tombstoned", ["DM-015", "DM-028", "DM-012"],
+        f"{LADDER} levels of two claims, each citing both claims of the level before (the "
+        "first level cites the evidence): 2^32 paths lead from the evidence to the last level, "
+        "so only a traversal that visits each record once finishes; all become Invalidated",
+        [*ops, tomb], [*detail(*rungs[0], *rungs[-1]), SALIENCE],
+        lambda out: (states(out)[:4] == ["Invalidated"] * 4
+                     and out["answers"][4] == {"records": []}),
+        f"claims of level i have predicate 'rung' and object i (0 to {LADDER - 1}); the "
+        "tombstone lists the two claims of level 0")
+
+
 def files() -> list[VectorFile]:
     """The vector files of chapter 10 and the projected log rules of chapter 01."""
     return [
@@ -794,5 +927,6 @@ def files() -> list[VectorFile]:
         VectorFile(FOLDER, CHAPTER, "ignored", tuple(ignored_cases()), comment=COMMON),
         VectorFile(FOLDER, CHAPTER, "incremental", tuple(incremental_cases()), comment=COMMON),
         VectorFile(DM_FOLDER, DM_CHAPTER, "projected", tuple(dm_cases()), comment=COMMON),
-        VectorFile(DM_FOLDER, DM_CHAPTER, "deep-chain", tuple(chain_cases()), comment=COMMON),
+        VectorFile(DM_FOLDER, DM_CHAPTER, "deep-chain", (*chain_cases(), ladder_case()),
+                   comment=COMMON),
     ]
