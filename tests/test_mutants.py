@@ -163,24 +163,25 @@ def test_shard_takes_every_nth_from_i() -> None:
 
 
 def test_summary_counts_and_score() -> None:
-    """Timeouts count as detected; equivalent mutants and evaluation errors leave the score."""
+    """Timeouts count as detected; equivalent mutants and evaluation errors leave the score;
+    a mutant only a test outside the harness kills counts in `score_with_tests` alone."""
     statuses = {"A-001": ["killed", "killed", "survived"],
-                "B-001": ["timeout", "equivalent", "error"]}
+                "B-001": ["timeout", "equivalent", "error"], "C-001": ["killed-by-test"]}
     results = [{"requirement": req, "status": st, "detail": "", "file": "reference/x.py",
                 "line": 1, "operator": "const", "original": "0", "mutated_line": "x = 1"}
                for req, sts in statuses.items() for st in sts]
     summary = mutants.summarise(results)
-    assert summary["totals"] == {"mutants": 6, "killed": 2, "survived": 1, "timeout": 1,
-                                 "equivalent": 1, "error": 1}
-    assert summary["score"] == 0.75
+    assert summary["totals"] == {"mutants": 7, "killed": 2, "survived": 1, "timeout": 1,
+                                 "equivalent": 1, "error": 1, "killed-by-test": 1}
+    assert summary["score"] == 0.6 and summary["score_with_tests"] == 0.8
     rows = {row["id"]: row for row in summary["requirements"]}
     assert rows["A-001"]["score"] == pytest.approx(2 / 3, abs=1e-4)
     assert [s["status"] for s in rows["A-001"]["survivors"]] == ["survived"]
     assert rows["B-001"]["score"] == 1.0
     text = mutants.render(summary, 0.9, ["CLK-027"])
     assert "A-001 reference/x.py:1 const: x = 1" in text
-    assert text.endswith("FAIL") and "CLK-027" in text
-    assert mutants.render(summary, 0.7, []).endswith("ok")
+    assert "FAIL" in text and "CLK-027" in text and "a test outside the harness kills: 0.800" in text
+    assert "): ok" in mutants.render(summary, 0.6, [])
 
 
 def _wire011_mutants() -> tuple[Mutant, Mutant, Mutant]:
@@ -247,3 +248,14 @@ def test_declared_equivalent_applies_to_its_line_and_operators_only() -> None:
     assert mutants.declared_equivalent(source, at(4, "const")) == "z is unused"
     assert mutants.declared_equivalent(source, at(4, "cmp-flip")) is None
     assert mutants.declared_equivalent(source, at(5, "const")) is None  # code line above
+
+
+def test_a_named_test_judges_a_mutant_outside_the_harness() -> None:
+    """`find_test` locates a test function; `run_test` runs it with the mutant swapped in:
+    the flipped duplicate-key check lets a duplicate through, a changed message does not."""
+    flip, message, _ = _wire011_mutants()
+    nodeid = mutants.find_test(ROOT, "test_invalid_duplicate_key")
+    assert nodeid == "tests/test_wire_format.py::test_invalid_duplicate_key"
+    assert mutants.find_test(ROOT, "test_no_such_test") is None
+    assert mutants.run_test(ROOT, flip, nodeid)["status"] == "killed-by-test"
+    assert mutants.run_test(ROOT, message, nodeid)["status"] == "survived"

@@ -43,6 +43,11 @@ def test_keys_sorted_bytewise(entries: dict[str, int]) -> None:
     assert keys == sorted(keys, key=lambda k: cbor2.dumps(k))
 
 
+def test_invalid_duplicate_key() -> None:
+    """A map holding one key twice is not canonical (WIRE-011)."""
+    assert _code(wf.decode_canonical, bytes.fromhex("a2616100616101")) == ErrorCode.E_NONCANONICAL
+
+
 def test_invalid_trailing_bytes() -> None:
     """A second item after the first is malformed."""
     assert _code(wf.decode_canonical, b"\x00\x00") == ErrorCode.E_CBOR_MALFORMED
