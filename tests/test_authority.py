@@ -408,12 +408,15 @@ def test_invalid_sanitization_records() -> None:
 
 
 def test_invalid_sanitize_requests() -> None:
-    """The filter refuses unsigned ops and fields that cannot be withheld."""
+    """The filter refuses unsigned ops, no field, a field twice and unwithholdable fields."""
     unsigned = wire_format.encode_envelope(gen.envelope("alice", gen.assert_claim(), "t/u"))
     rejects("UCAN-046", ErrorCode.E_BAD_REQUEST, ucan.sanitize_op, gen.seed("filter"),
             unsigned, ["object"])
     rejects("UCAN-046", ErrorCode.E_BAD_REQUEST, ucan.sanitize_op, gen.seed("filter"),
             gen.op("alice", gen.assert_claim(), "t/v"), ["supports"])
+    for fields in ([], ["object", "object"]):
+        rejects("UCAN-046", ErrorCode.E_BAD_REQUEST, ucan.sanitize_op, gen.seed("filter"),
+                gen.op("alice", gen.assert_claim(), "t/v"), fields)
 
 
 def test_sanitized_payload_keeps_other_rules() -> None:

@@ -196,6 +196,30 @@ def token_cases() -> list[Case]:
     out.append(Case("verify-exp-null", ("UCAN-006", "UCAN-038"),
                     "exp null: a token that never expires has no expiry instant", "ucan.verify",
                     {"token": raw_token("verify/exp-null", exp=None).hex()}, "valid"))
+    caveated: list[Value] = [{"with": "strata:evidence", "can": "evidence/ingest",
+                              "nb": {"source_types": ["calendar", "photo"],
+                                     "types": ["IngestEvidence"]}}]
+    out.append(Case("verify-every-field", ("UCAN-003", "UCAN-004", "UCAN-005", "UCAN-006",
+                                           "UCAN-007", "UCAN-008", "UCAN-009", "UCAN-010",
+                                           "UCAN-011", "UCAN-016", "UCAN-017", "CAP-005",
+                                           "CAP-006"),
+                    "a root-issued token whose one capability carries both caveats: every "
+                    "field is decoded and reported", "ucan.verify",
+                    {"token": raw_token("verify/every-field", cap=caveated).hex()}, "valid"))
+    out.append(Case("verify-no-caveats", ("UCAN-016", "UCAN-008"),
+                    "an empty caveat map: a capability without caveats", "ucan.verify",
+                    {"token": good.hex()}, "valid"))
+    out.append(Case("verify-exp-max", ("UCAN-006",),
+                    "exp = 2^48 - 1, the largest wall_ms: still a valid expiry", "ucan.verify",
+                    {"token": raw_token("verify/exp-max", exp=2**48 - 1).hex()}, "valid"))
+    out.append(Case("verify-nbf-max", ("UCAN-006",),
+                    "nbf = 2^48 - 1 with exp null: the largest nbf is still valid", "ucan.verify",
+                    {"token": raw_token("verify/nbf-max", nbf=2**48 - 1, exp=None).hex()},
+                    "valid"))
+    out.append(Case("verify-cap-16", ("UCAN-008",), "16 capabilities, the most a token carries",
+                    "ucan.verify",
+                    {"token": raw_token("verify/cap16", cap=[ALL.to_value()] * 16).hex()},
+                    "valid"))
     chained = issue("verify/chained", "alice", "bob", [CLAIMS], [parent])
     out.append(Case("verify-with-proof", ("UCAN-009", "UCAN-010", "UCAN-014"),
                     "a token alice issued citing one proof", "ucan.verify",
@@ -207,6 +231,8 @@ def token_cases() -> list[Case]:
                          "E_CBOR_MALFORMED"))
     out.append(malformed("not-a-map", ("UCAN-003",), "an array, not a map",
                          wire_format.encode_canonical([1, 2, 3])))
+    out.append(malformed("not-a-map-integer", ("UCAN-003",), "the integer 1, not a map",
+                         wire_format.encode_canonical(1)))
     out.append(malformed("missing-nonce", ("UCAN-003",), "no 'nonce' key",
                          raw_token("m/missing-nonce", nonce=_DROP)))
     out.append(malformed("extra-key", ("UCAN-003",), "an extra 'fct' key",
@@ -219,6 +245,8 @@ def token_cases() -> list[Case]:
                          raw_token("m/aud", aud="alice")))
     out.append(malformed("sub-plc", ("UCAN-005", "UCAN-001"), "sub is a did:plc",
                          raw_token("m/sub", sub="did:plc:ewvi7nxzyoun6zhxrhs64oiz")))
+    out.append(malformed("aud-not-text", ("UCAN-005",), "aud is the integer 1",
+                         raw_token("m/aud-int", aud=1)))
     wrong_case = ROOT[:9] + ROOT[9:].swapcase()
     out.append(malformed("iss-bad-spelling", ("UCAN-005",), "iss with its base58 case swapped",
                          raw_token("m/iss", iss=wrong_case)))
@@ -242,6 +270,9 @@ def token_cases() -> list[Case]:
     out.append(malformed("caveat-unknown", ("UCAN-016",), "an unknown caveat 'hours'",
                          raw_token("m/cav", cap=[{"with": "strata:*", "can": "*",
                                                   "nb": {"hours": ["9"]}}])))
+    out.append(malformed("caveat-not-a-map", ("UCAN-016",), "nb is an array, not a map",
+                         raw_token("m/nb-array", cap=[{"with": "strata:*", "can": "*",
+                                                       "nb": []}])))
     out.append(malformed("caveat-unsorted", ("UCAN-017",), "source_types ['photo', 'calendar']",
                          raw_token("m/sort", cap=[{"with": "strata:*", "can": "*", "nb": {
                              "source_types": ["photo", "calendar"]}}])))
@@ -263,6 +294,8 @@ def token_cases() -> list[Case]:
                          raw_token("m/noprf", issuer="alice")))
     out.append(malformed("sig-63", ("UCAN-011",), "a 63-byte sig",
                          raw_token("m/sig", sig=derive("m/sig63", 63))))
+    out.append(malformed("sig-65", ("UCAN-011",), "a 65-byte sig",
+                         raw_token("m/sig65", sig=derive("m/sig65", 65))))
     forged = bytearray(good)
     forged[-1] ^= 0x01  # the last byte of sig, S's top byte, stays below L
     out.append(malformed("forged-signature", ("UCAN-014",), "the last bit of sig flipped",
@@ -288,7 +321,8 @@ def token_cases() -> list[Case]:
 def chain_cases() -> list[Case]:
     out: list[Case] = []
     a1 = issue("c/root-alice", "root", "alice", [ALL])
-    out.append(authorize("length-1", ("UCAN-022", "UCAN-028", "UCAN-033", "CAP-001"),
+    out.append(authorize("length-1", ("UCAN-001", "UCAN-022", "UCAN-028", "UCAN-033",
+                                      "CAP-001"),
                          "root -> alice (* on strata:*); alice asserts a claim", [a1],
                          op("alice", assert_claim(), "c/len1")))
     out.append(authorize("root-author", ("UCAN-021",), "the root authors an op: no token needed",
@@ -414,6 +448,32 @@ def chain_cases() -> list[Case]:
                          op("bob", ingest(), "c/mix"), "E_UCAN_PROOF_MISSING",
                          comment="tokens: c/root-alice-claims, c/alice-bob-two, c/other "
                                  "(citing the absent c/root-alice-evidence)"))
+    gx = issue("c/expired-x", "root", "alice", [CLAIMS], exp=AT)
+    gy = issue("c/expired-y", "root", "alice", [CLAIMS], exp=AT)
+    both = issue("c/alice-bob-xy", "alice", "bob", [ASSERT], [gx, gy])
+    for name, given, absent in (("x", gx, "y"), ("y", gy, "x")):
+        out.append(authorize(f"missing-beats-expired-{name}", ("UCAN-033", "UCAN-023"),
+                             "bob's one token cites two of alice's tokens: the given one has "
+                             "expired, the other is absent; the missing proof is reported "
+                             "whichever proof comes first", [given, both],
+                             op("bob", assert_claim(), "c/xy"), "E_UCAN_PROOF_MISSING",
+                             comment=f"tokens: c/expired-{name} (root -> alice, claim/*, exp "
+                                     f"= AT) and c/alice-bob-xy (alice -> bob, claim/assert, "
+                                     f"citing c/expired-x and c/expired-y); c/expired-{absent} "
+                                     "is not given"))
+    gz = issue("c/not-yet-z", "root", "alice", [CLAIMS], nbf=AT + 1)
+    first = min((gx, "E_UCAN_EXPIRED"), (gz, "E_UCAN_NOT_YET_VALID"), key=lambda t: t[0].hash)
+    out.append(authorize("first-path-error", ("UCAN-033",),
+                         "bob's one token cites two of alice's tokens, both given: one has "
+                         "expired, the other is not yet valid; the error of the first path "
+                         "(the proof with the smaller hash) is reported",
+                         [gx, gz, issue("c/alice-bob-xz", "alice", "bob", [ASSERT], [gx, gz])],
+                         op("bob", assert_claim(), "c/xz"), first[1],
+                         comment="tokens: c/expired-x (root -> alice, claim/*, exp = AT), "
+                                 "c/not-yet-z (root -> alice, claim/*, nbf = AT + 1) and "
+                                 "c/alice-bob-xz (alice -> bob, claim/assert, citing both); "
+                                 f"c/{'expired-x' if first[0] is gx else 'not-yet-z'} has the "
+                                 "smaller hash"))
     forged = bytearray(a1.data)
     forged[-1] ^= 1
     out.append(authorize("forged-token", ("UCAN-014",), "the root's token with a flipped sig bit",
@@ -442,6 +502,15 @@ def chain_cases() -> list[Case]:
                          "a DelegateUcan whose token has a flipped sig bit is refused first",
                          [a1], op("alice", {"type": "DelegateUcan", "token": bytes(forged)},
                                   "c/announce3"), "E_UCAN_SIGNATURE"))
+    bad_root = {"root": "did:key:zBAD", "tokens": hexes([a1]),
+                "revocations": [], "op": op("alice", assert_claim(), "c/len1").hex()}
+    out.append(Case("root-not-a-did-key", ("UCAN-001",),
+                    "the mesh root 'did:key:zBAD' is not an Ed25519 did:key", "ucan.authorize",
+                    bad_root, "invalid", error="E_DID_INVALID"))
+    out.append(Case("mesh-rules-root-not-a-did-key", ("UCAN-001",),
+                    "a mesh whose root 'did:key:zBAD' is not an Ed25519 did:key has no "
+                    "mesh-rules document", "mesh.rules", {"root": "did:key:zBAD"}, "invalid",
+                    error="E_DID_INVALID"))
     return out
 
 
@@ -553,6 +622,10 @@ def sanitization_cases() -> list[Case]:
     out.append(check("check-sanitized", ("UCAN-039", "UCAN-040", "UCAN-041", "UCAN-042",
                                          "UCAN-043", "UCAN-044"),
                      "the sanitized op of sanitize-claim passes the context-free checks", good))
+    out.append(Case("author-signs-sanitized", ("UCAN-039",),
+                    "alice signs the sanitized op of check-sanitized: the signed op carries no "
+                    "san (a record is present only when sig is null)", "op.sign",
+                    {"seed": seed("alice").hex(), "op": good.hex()}, "valid"))
     out.append(check("check-unsigned", ("UCAN-039",), "sig null and no san",
                      wire_format.encode_envelope(envelope("alice", assert_claim(), "s/u")),
                      "E_SIGNATURE_MISSING"))
@@ -580,6 +653,31 @@ def sanitization_cases() -> list[Case]:
     out.append(check("san-with-sig", ("UCAN-039",), "a record on an op whose sig is not null",
                      sanitized("alice", nulled, "s/withsig", ["object", "predicate"],
                                sig=derive("s/sig", 64)), "E_ENVELOPE_INVALID"))
+    array_san = wire_format.decode_envelope(op("alice", assert_claim(), "s/array")).to_value()
+    array_san["sig"] = None
+    array_san["san"] = [derive("s/array-by")]
+    out.append(check("san-not-a-map", ("UCAN-039",), "an unsigned envelope whose san is an "
+                     "array", wire_format.encode_canonical(array_san), "E_ENVELOPE_INVALID"))
+    out.append(check("record-of-31-bytes", ("UCAN-040",),
+                     "the record's of is 31 bytes (signed as such by the filter)",
+                     sanitized("alice", nulled, "s/of31", ["object", "predicate"],
+                               of=derive("s/of31", 31)), "E_SIGNATURE_MISSING"))
+    wrong_types: list[tuple[str, str, Value, str]] = [
+        ("record-by-text", "by", "f" * 32, "by is 32 characters of text"),
+        ("record-fields-integer", "fields", [1], "fields is [1]"),
+        ("record-sig-text", "sig", "s" * 64, "sig is 64 characters of text")]
+    for name, key, wrong_value, desc in wrong_types:
+        out.append(check(name, ("UCAN-040",), desc,
+                         sanitized("alice", nulled, "s/" + name, ["object", "predicate"],
+                                   san_extra={key: wrong_value}), "E_SIGNATURE_MISSING"))
+    out.append(check("payload-field-type", ("UCAN-044",),
+                     "object withheld, but the predicate left in is the integer 5",
+                     sanitized("alice", assert_claim() | {"object": None, "predicate": 5},
+                               "s/type", ["object"]), "E_PAYLOAD_INVALID"))
+    out.append(check("payload-extra-field", ("UCAN-044",),
+                     "object and predicate withheld, but the payload has an extra key 'note'",
+                     sanitized("alice", nulled | {"note": "x"}, "s/extra",
+                               ["object", "predicate"]), "E_PAYLOAD_INVALID"))
     bad_episode: dict[str, Value] = {
         "type": "RecordEpisode", "episode": record(0x07, "episode"), "summary": None,
         "start_ms": 10, "end_ms": 5, "supports": [EVIDENCE]}
@@ -595,6 +693,12 @@ def sanitization_cases() -> list[Case]:
     out.append(Case("sanitize-id-field", ("UCAN-046",), "the filter refuses to withhold an id",
                     "ucan.sanitize", {"seed": seed("filter").hex(), "op": original.hex(),
                                       "fields": ["claim"]}, "invalid", error="E_BAD_REQUEST"))
+    for name, fields, desc in (("sanitize-no-field", [], "to withhold no field"),
+                               ("sanitize-field-twice", ["object", "object"],
+                                "to withhold the same field twice")):
+        out.append(Case(name, ("UCAN-046",), f"the filter refuses {desc}", "ucan.sanitize",
+                        {"seed": seed("filter").hex(), "op": original.hex(), "fields": fields},
+                        "invalid", error="E_BAD_REQUEST"))
     tampered = op("alice", assert_claim(), "s/tamper")
     env = wire_format.decode_envelope(tampered)
     bad = wire_format.encode_envelope(attrs.evolve(env, payload=assert_claim() | {
@@ -678,25 +782,25 @@ def _c(resource: str, ability: str, **nb: list[str]) -> dict[str, Any]:
 def matching_cases() -> list[Case]:
     out: list[Case] = []
     rows: list[tuple[str, tuple[str, ...], str, dict[str, Any], dict[str, Any]]] = [
-        ("star-covers-all", ("CAP-007",), "* covers claim/assert",
+        ("star-covers-all", ("CAP-007", "CAP-009"), "* covers claim/assert",
          _c("strata:claim", "*"), _c("strata:claim", "claim/assert")),
         ("namespace-covers-verb", ("CAP-007",), "claim/* covers claim/assert",
          _c("strata:claim", "claim/*"), _c("strata:claim", "claim/assert")),
         ("namespace-covers-itself", ("CAP-007",), "claim/* covers claim/*",
          _c("strata:claim", "claim/*"), _c("strata:claim", "claim/*")),
-        ("namespace-not-star", ("CAP-007",), "claim/* does not cover *",
+        ("namespace-not-star", ("CAP-007", "CAP-009"), "claim/* does not cover *",
          _c("strata:claim", "claim/*"), _c("strata:claim", "*")),
         ("namespace-prefix-only", ("CAP-007",), "claim/* does not cover claims/assert",
          _c("strata:claim", "claim/*"), _c("strata:claim", "claims/assert")),
         ("verb-not-namespace", ("CAP-007",), "claim/assert does not cover claim/*",
          _c("strata:claim", "claim/assert"), _c("strata:claim", "claim/*")),
-        ("other-verb", ("CAP-007",), "claim/assert does not cover claim/confirm",
+        ("other-verb", ("CAP-007", "CAP-009"), "claim/assert does not cover claim/confirm",
          _c("strata:claim", "claim/assert"), _c("strata:claim", "claim/confirm")),
-        ("resource-star", ("CAP-008",), "strata:* covers strata:claim",
+        ("resource-star", ("CAP-008", "CAP-009"), "strata:* covers strata:claim",
          _c("strata:*", "*"), _c("strata:claim", "*")),
         ("resource-narrower-parent", ("CAP-008",), "strata:claim does not cover strata:*",
          _c("strata:claim", "*"), _c("strata:*", "*")),
-        ("resource-other", ("CAP-008",), "strata:claim does not cover strata:evidence",
+        ("resource-other", ("CAP-008", "CAP-009"), "strata:claim does not cover strata:evidence",
          _c("strata:claim", "*"), _c("strata:evidence", "*")),
         ("caveat-added", ("UCAN-019", "UCAN-020"), "the child adds a types caveat",
          _c("strata:*", "*"), _c("strata:*", "*", types=["AssertClaim"])),

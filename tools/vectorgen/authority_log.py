@@ -138,6 +138,10 @@ def authority_cases() -> list[Case]:
                    "the same ops in a log without a mesh root: the Core-class log checks no "
                    "authority, so the photo ingest is applied", [pub_a, photo],
                    ["applied", "applied"], [pub_a, photo], root=None))
+    out.append(run("no-root-late-delegation", ("UCAN-049", "UCAN-036"),
+                   "without a mesh root, a DelegateUcan that arrives after a later op decides "
+                   "nothing again: alice's photo ingest stays applied", [photo, pub_a],
+                   ["applied", "applied"], [pub_a, photo], root=None))
     early = ingest_op("alice", "early", AT - 2)
     rev = revoke(alice, "root", "rev-a", AT)
     late = ingest_op("alice", "late", AT + 2)
@@ -161,6 +165,16 @@ def authority_cases() -> list[Case]:
     out.append(run("undelegated-stays-held", ("UCAN-022", "UCAN-037"),
                    "mallory holds no token: her ingest is held, not rejected", [pub_a, mallory],
                    ["applied", "held:E_UCAN_PROOF_MISSING"], [pub_a]))
+    twin = op("root", {"type": "RevokeUcan", "token_hash": alice.hash, "reason": "x"}, "ol/eq",
+              AT - 10)
+    out.append(run("equivocated-delegation-withdraws", ("UCAN-036", "DM-019"),
+                   "the root's RevokeUcan with the timestamp of its DelegateUcan of alice's "
+                   "token quarantines both: the token no longer counts, so alice's stored "
+                   "ingest is decided again and lacks a proof", [pub_a, cal, twin],
+                   ["applied", "applied", "E_HLC_DUPLICATE"], [],
+                   [(cal, "E_UCAN_PROOF_MISSING")],
+                   comment="the RevokeUcan (label ol/eq) is stamped AT - 10, logical 0, by "
+                   "the root, like the DelegateUcan pub-a"))
     bad_root = {"ops": [cal.hex()], "now_ms": NOW, "root": "did:key:zBAD"}
     out.append(Case("root-not-a-did-key", ("UCAN-001",), "the mesh root must be a did:key",
                     "log.run", bad_root, "invalid", error="E_DID_INVALID"))
@@ -204,6 +218,15 @@ def redecision_cases() -> list[Case]:
                    [pub_a, pub_b_after, by_bob, rev], ["applied"] * 4, [pub_a, rev],
                    [(pub_b_after, "E_UCAN_REVOKED"), (by_bob, "E_UCAN_PROOF_MISSING")],
                    comment=chain))
+    bob_later = ingest_op("bob", "bob-later", AT + 3)
+    out.append(run("unauthorized-delegation-counts-for-nothing", ("UCAN-035", "UCAN-036"),
+                   "the ops of late-revocation-unpublishes, then bob ingests again at AT + 3: "
+                   "the stored but unauthorized DelegateUcan of his token does not count, so "
+                   "the new ingest is held for a proof",
+                   [pub_a, pub_b_after, by_bob, rev, bob_later],
+                   ["applied"] * 4 + ["held:E_UCAN_PROOF_MISSING"], [pub_a, rev],
+                   [(pub_b_after, "E_UCAN_REVOKED"), (by_bob, "E_UCAN_PROOF_MISSING")],
+                   comment=chain))
     out.append(run("early-revocation-in-order", ("UCAN-036", "UCAN-037", "UCAN-032"),
                    "the same ops with the revocation delivered in its place: the later ingests "
                    "are rejected on arrival, and the applied ops are the same as when it "
@@ -243,6 +266,24 @@ def sanitized_cases() -> list[Case]:
                                           "SIG-027", "WIRE-019", "DM-016"),
                    "a sanitized op (sig null, san) whose filter holds op/sanitize is applied",
                    [pub_a, pub_f, san], ["applied"] * 3, [pub_a, pub_f, san], comment=setup))
+    rev_f = revoke(flt, "root", "rev-f", AT - 5)
+    out.append(run("original-replaces-withdrawn-sanitized", ("UCAN-036", "UCAN-048", "DM-020"),
+                   "the filter's token is revoked late (AT - 5), so the stored sanitized op "
+                   "becomes unauthorized; then alice's signed original arrives: it replaces "
+                   "the sanitized form, needs no filter, and is decided again as applied",
+                   [pub_a, pub_f, san, rev_f, original], ["applied"] * 5,
+                   [pub_a, pub_f, rev_f, original], comment=setup + "; the root revokes the "
+                   "filter's token with a RevokeUcan stamped AT - 5"))
+    args = {"ops": [o.hex() for o in (pub_a, pub_f, san)], "now_ms": NOW, "root": ROOT,
+            "queries": [{"q": "detail", "id": record(0x02, "ev/san").hex()}]}
+    response = dispatch({"id": 0, "cmd": "log.query", "args": args})
+    answer = response["result"]["answers"][0] if response["ok"] else {}
+    ensure(answer.get("state") == "Ingested" and answer.get("metadata") is None,
+           f"sanitized-ingest-projected: {response}")
+    out.append(Case("sanitized-ingest-projected", ("UCAN-044", "UCAN-045"),
+                    "the ops of sanitized-accepted through log.query: the sanitized ingest "
+                    "creates its evidence, whose withheld metadata is null", "log.query", args,
+                    "valid", comment=setup))
     ingest_only = issue("ol/root-filter-ingest", "root", "filter", [INGEST_CALENDAR])
     pub_fi = publish(ingest_only, "root", "pub-fi", AT - 9)
     out.append(run("sanitized-filter-lacks-op-sanitize", ("UCAN-045", "CAP-004", "UCAN-037"),
@@ -304,7 +345,8 @@ def delegation_cases() -> list[Case]:
     comment = ("ol/expiring: root -> alice, exp = AT; ol/revoked: root -> bob, exp null, "
                "revoked by the root at AT - 7; ol/lasting: root -> carol, exp null")
     states = {expiring.hash: "Expired", revoked.hash: "Revoked", lasting.hash: "Active"}
-    case = run("delegation-states", ("UCAN-050", "FSM-008", "FSM-019", "UCAN-038", "UCAN-027"),
+    case = run("delegation-states", ("UCAN-050", "FSM-008", "FSM-019", "UCAN-038", "UCAN-027",
+                                     "FSM-002", "FSM-006"),
                "alice's token expires at AT: her ingest at AT - 1 is applied, the one at AT "
                "is rejected with E_UCAN_EXPIRED, and the root's op at AT delivers expiry",
                [*pubs, rev, before, at_exp, tick],
