@@ -130,6 +130,8 @@ class EngineProjection:
             self.ops.insert(bisect.bisect(self.ops, op.ts, key=lambda o: o.ts), op)
         if created is not None and not known:
             if any(p in self.invalidated for p in self.supports[created]):
+                # apply() serves the tests of incremental folding; engine.run rebuilds
+                # equivalent mutant (stmt-remove): no driver command calls apply()
                 self.invalidated.add(created)  # [ENG-022] created after its tombstone
         root = operations.get_cascade_root(op.payload)
         if root is not None:

