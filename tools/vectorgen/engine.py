@@ -532,6 +532,8 @@ def search_cases() -> list[Case]:
         run_case("many-zero-ties", ("ENG-026", "ENG-027"),
                  "against (0,0,1,0) D scores 1 and six vectors score exactly 0: the smallest "
                  "id (E, rank 5) is second", s, [q(q3, 2)], comment=comment),
+        run_case("top1", ("ENG-024", "ENG-027"), "k = 1 against (1,0,0,0): A alone", s,
+                 [q(q1, 1)], comment=comment),
         run_case("other-model", ("ENG-015", "ENG-024"),
                  "a test-4d-b query sees only O", s, [q(q1, 5, "test-4d-b")], comment=comment),
         run_case("priors-before-search", ("ENG-028", "ENG-029"),
@@ -542,9 +544,9 @@ def search_cases() -> list[Case]:
                  "S2 (query (0,1,0,0), k 4): C 0.8, T2 and T1 0.6 (tie by id), B 0.316 is cut "
                  "by the 0.5 threshold", s, [{"query": "priors", "search": ids["S2"].hex()}],
                  comment=comment),
-        run_case("coupling", ("ENG-031", "ENG-015", "ENG-026"),
+        run_case("coupling", ("ENG-031", "ENG-015", "ENG-026", "ENG-023"),
                  "K(A, B) = 3/sqrt(10); K(A, S) uses the search's query vector; same model and "
-                 "component count, so they are compared", s,
+                 "component count, so they are compared (each found under its record id)", s,
                  [{"query": "coupling", "a": ids["A"].hex(), "b": ids["B"].hex()},
                   {"query": "coupling", "a": ids["A"].hex(), "b": ids["S"].hex()}],
                  comment=comment),
@@ -641,7 +643,8 @@ def cluster_cases() -> list[Case]:
     comment = OPS_COMMENT + " " + (_cluster_script.__doc__ or "").replace("\n    ", " ")
     clusters = [{"query": "clusters"}]
     out = [
-        run_case("leader-clusters", ("ENG-032", "ENG-033", "ENG-034", "ENG-035", "ENG-015"),
+        run_case("leader-clusters", ("ENG-032", "ENG-033", "ENG-034", "ENG-035", "ENG-015",
+                                     "ENG-026"),
                  "b founds apart from a (cos 50 deg = 0.643); x ties (cos 25 deg) and joins "
                  "the smaller id b; z, z2, z3 form a pattern; a-b centroids score cos 37.5 deg "
                  "(an edge); a2 (other model) founds its own cluster", s, clusters,
@@ -849,7 +852,8 @@ def audit_cases() -> list[Case]:
                                                      patterns.compute_topology(clusters)])
     audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)], steps=10)
     s.note("EngineFeedbackReceived", subject, 1.0, "rating")
-    audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)], steps=10)
+    stale = audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)],
+                  steps=10)
     comment = (OPS_COMMENT + " test-4d items A (1,0,0,0), B (3,1,0,0), C (3,4,0,0), D (5 deg); "
                "a search S (query A, k 3); then pairs of audit records, the first of each pair "
                "with the value the projection computes over the ops before it, the second "
@@ -869,6 +873,11 @@ def audit_cases() -> list[Case]:
                         [{"query": "audits"}, {"query": "priors", "search": ids["S"].hex()}],
                         comment=comment + " The late op is timestamped (BASE_MS + 8, 1).",
                         ops=[*s.hex_ops(), early.hex()]))
+    s.emit({"type": "CascadeTombstone", "root": stale, "reason": "stale audit", "cascade": []})
+    out.append(run_case("tombstoned-audit", ("ENG-040", "ENG-022"),
+                        "the same log, then the last EngineValueEvolved is tombstoned: it is no "
+                        "longer live and gets no verdict", s, [{"query": "audits"}],
+                        comment=comment + " The tombstone names the last audit record."))
     return out
 
 
