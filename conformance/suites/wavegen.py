@@ -97,6 +97,8 @@ class SimEntry:
     block: list[int]
     last_used: int
     state: str = "Stored"
+    hits: int = 0
+    successes: int = 0
 
 
 @attrs.define
@@ -151,6 +153,7 @@ class Sim:
                     lookups.append({"step": pos, "signature": sig, "hit": False})
                 else:
                     self.stats["hits"] += 1
+                    entry.hits += 1
                     entry.last_used = self.tick
                     draft = cut(entry.block, room - 1)
                     acc = 0
@@ -163,6 +166,7 @@ class Sim:
                                     "draft": len(draft), "accepted": acc})
                     if whole:
                         self.stats["successes"] += 1
+                        entry.successes += 1
                         entry.state = "Confirmed"
                     else:
                         entry.state = "Stored"
@@ -350,6 +354,7 @@ def check_cache_follows_the_spec(impl: Impl, seed: str, w: int, block: int, capa
         got = live[sig]
         expect(got["block"] == entry.block and got["window"] == entry.window
                and got["last_used"] == entry.last_used and got["state"] == entry.state
+               and got["hits"] == entry.hits and got["successes"] == entry.successes
                and got["scope"] == scope and got["snapshot"] == snapshot,
                f"entry {sig}: {got}, want {entry} of scope {scope}, snapshot {snapshot}")
 

@@ -168,7 +168,7 @@ class Session:
         self.events.append({"signature": entry.signature.hex(), "event": event})
 
     def apply(self, raw: Any) -> None:
-        """One event before a request (section 7.2) [WAVE-030]."""
+        """One event before a request (section 7.2)."""
         if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in _EVENTS:
             raise _bad(f"an event is an object with one member: {', '.join(_EVENTS)}")
         kind, body = next(iter(raw.items()))
@@ -191,7 +191,7 @@ class Session:
             wcache.retire_other_scopes(self.cache, wcache.compute_snapshot_scope(snapshot))
 
     def store(self, body: Args) -> None:
-        """A store event: a block under a window of the current scope [WAVE-030]."""
+        """A store event: a block under a window of the current scope (section 7.2)."""
         window = _ints(body.any("window"), "'window'")
         block = _ints(body.any("block"), "'block'")
         sources = _ids(body.any("sources"), "'sources'") if body.has("sources") else []
@@ -223,7 +223,7 @@ class Session:
             raise _bad("a request is an object")
         req = Args(raw)
         self.events = []
-        for event in req.list("before") if req.has("before") else []:
+        for event in req.list("before") if req.has("before") else []:  # [WAVE-030] in order
             self.apply(event)
         sources = _ids(req.any("sources"), "'sources'") if req.has("sources") else []
         prompt = req.text("prompt")
@@ -265,7 +265,8 @@ def _lookup(x: decode.Lookup) -> dict[str, Any]:
 
 def _stats(cache: wcache.Cache) -> dict[str, Any]:
     s = cache.stats
-    return {"uses": s.uses, "hits": s.hits, "successes": s.successes, "stores": s.stores,
+    hits, uses = wcache.get_hit_rate(cache)  # [WAVE-025]
+    return {"uses": uses, "hits": hits, "successes": s.successes, "stores": s.stores,
             "entries": len(cache.live), "evictions": dict(s.evictions)}
 
 

@@ -39,6 +39,8 @@ def compute_slot(gram: bytes) -> tuple[int, int]:
     """(index, sign) of one gram: BLAKE3 bytes 0..3 little-endian mod 256, byte 4's low bit
     (section 3.2) [ENG-018]."""
     digest = blake3.blake3(gram).digest()
+    # 256 divides 2^24, 2^32 and 2^40: h[0..2], h[0..3] or h[0..4] little-endian mod 256 is h[0]
+    # equivalent mutant (const): the index modulo 256 is h[0] whatever the width read
     index = int.from_bytes(digest[0:4], "little") % DIM
     sign = 1 if digest[4] & 1 == 0 else -1
     return index, sign
@@ -84,6 +86,7 @@ def compute_dot(a: Sequence[float], b: Sequence[float]) -> float:
     """The score of section 4.3: float64 products of binary32 components, summed in index
     order from 0.0, each operation rounded on its own [ENG-026]."""
     acc = 0.0
+    # equivalent mutant (const): strict or not, callers pass vectors of equal component count
     for x, y in zip(a, b, strict=True):
         acc += x * y  # exact: a product of two binary32 values fits a binary64
     return acc

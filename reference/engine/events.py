@@ -61,8 +61,8 @@ def check_weight(name: str, value: Value) -> None:
 
 
 def check_vector(name: str, value: Value) -> None:
-    """Binary32 big-endian components, 1 to 4096 of them, finite, of unit norm
-    [ENG-005] [ENG-006]."""
+    """Binary32 big-endian components, 1 to 4096 of them, finite, of unit norm (section 2.2);
+    each rule cites its own id on its line."""
     require(isinstance(value, bytes) and len(value) % 4 == 0
             and 1 <= len(value) // 4 <= MAX_COMPONENTS, "ENG-005", BAD,
             f"{name!r} is not a byte string of 1 to {MAX_COMPONENTS} binary32 values")
@@ -178,12 +178,13 @@ NODE_VARIANTS: set[str] = set()  # engine variants whose record is a salience no
 
 
 def engine_variant(role: Role, node: bool = False) -> Any:
-    """Register an engine variant with chapter 02 (it creates the record in `event`) [ENG-001]."""
+    """Register an engine variant with chapter 02 (it creates the record in `event`) and note
+    its role (section 2.1)."""
 
     def register(cls: type[Any]) -> type[Any]:
-        operations.register_variant(creates="event")(cls)
-        ROLE[cls.__name__] = role
-        if node:
+        operations.register_variant(creates="event")(cls)  # [ENG-001] the table of section 2.1
+        ROLE[cls.__name__] = role  # [ENG-040] derived variants get an audit verdict
+        if node:  # [ENG-036] the variants marked as salience nodes
             NODE_VARIANTS.add(cls.__name__)
         return cls
 

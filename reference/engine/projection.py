@@ -130,6 +130,8 @@ class EngineProjection:
             self.ops.insert(bisect.bisect(self.ops, op.ts, key=lambda o: o.ts), op)
         if created is not None and not known:
             if any(p in self.invalidated for p in self.supports[created]):
+                # apply() serves the tests of incremental folding; engine.run rebuilds
+                # equivalent mutant (stmt-remove): no driver command calls apply()
                 self.invalidated.add(created)  # [ENG-022] created after its tombstone
         root = operations.get_cascade_root(op.payload)
         if root is not None:
@@ -188,17 +190,19 @@ class EngineProjection:
 
     def compute_priors(self, record: bytes) -> Prior | None:
         """The priors of a recorded search: its top k among vectors created before it, kept
-        when scoring at least PRIOR_SCORE; relevance is their mean [ENG-028] [ENG-029]."""
+        when scoring at least PRIOR_SCORE; relevance is their mean (section 4.4); None when
+        `record` is no live recorded search (ENG-041)."""
         search = self.get_search(record)
         if search is None:
             return None
+        # [ENG-028] a search over the vectors created before it, kept at 0.5 or more
         hits = self.store.search(search.model, search.vector, search.k,
                                  before=_key(self.creator[record]))
-        priors = tuple(h for h in hits if h.score >= PRIOR_SCORE)
-        total = 0.0
-        for h in priors:  # rank order
+        priors = tuple(h for h in hits if h.score >= PRIOR_SCORE)  # [ENG-028]
+        total = 0.0  # [ENG-029]
+        for h in priors:  # [ENG-029] rank order
             total += h.score
-        return Prior(priors, total / len(priors) if priors else 0.0)
+        return Prior(priors, total / len(priors) if priors else 0.0)  # [ENG-029]
 
     # --- citations and coupling (sections 4.5, 4.6) ---------------------------------------------
 

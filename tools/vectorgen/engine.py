@@ -32,6 +32,8 @@ MARGIN = 1e-5  # every pinned decision's margin must exceed this (10x the tolera
 NOW_MS = BASE_MS + 10_000_000  # after every op: nothing is held for drift
 REF = embedding.MODEL_ID
 T4 = "test-4d"
+MAX_PRIORS = 255  # the bound b of the ranked(0, 255) field `priors` (section 2.1)
+MAX_EDGES = 4096  # the bound of a `graph` field (section 2.2)
 
 
 # --- building ops -----------------------------------------------------------------------
@@ -124,7 +126,9 @@ def _gaps(scores: Sequence[float], k: int, what: str) -> None:
 
 
 def _threshold(value: float, threshold: float, what: str) -> None:
-    if abs(value - threshold) <= MARGIN:
+    """A score near a threshold fails generation, unless it equals the threshold exactly: the
+    scores are exact float64 sums (ENG-026), so such a case pins the inclusive comparison."""
+    if value != threshold and abs(value - threshold) <= MARGIN:
         raise GenerationError(f"{what}: {value!r} is within {MARGIN} of {threshold}")
 
 
@@ -266,6 +270,8 @@ def _one_of_each() -> Script:
     s.emit({"type": "EngineContextUpdated", "event": s.rid(), "model": T4,
             "vector": unit(1, 1, 0, 0), "supports": [r]})
     s.search("cat", text_vector("cat"), 1024, REF)
+    s.emit({"type": "EngineClusterFormed", "event": s.rid(), "cluster": c, "model": REF,
+            "centroid": text_vector("the cat sat on the mat"), "supports": [c]})
     return s
 
 
@@ -294,9 +300,11 @@ def events_cases() -> list[Case]:
     bad, v4 = "E_PAYLOAD_INVALID", unit(1, 0, 0, 0)
     s = _one_of_each()
     out = [run_case("valid-one-of-each", ("ENG-001", "ENG-010", "ENG-002", "ENG-003",
-                                          "ENG-009"),
+                                          "ENG-009", "ENG-011", "ENG-013"),
                     "one op of every recorded variant, at the bounds of its float fields "
-                    "(score 0.0 and 1.0, rating -1.0, k 1024)", s,
+                    "(score 0.0 and 1.0, rating -1.0, k 1024), and a derived "
+                    "EngineClusterFormed whose strata-ngram-256-v1 centroid has 256 components; "
+                    "every field and rule check passes", s,
                     [{"query": "citations", "id": _first_id(s, "IngestEvidence")},
                      {"query": "audits"}], comment=OPS_COMMENT)]
     edge = Script("events-norm-edge")
@@ -308,6 +316,30 @@ def events_cases() -> list[Case]:
     out.append(run_case("valid-bounds", ("ENG-004", "ENG-005", "ENG-006"),
                         "squared norm exactly 1 + 2^-10 (1.0, 2^-5), 4096 components, "
                         "weight 0.0: all accepted", edge, [], comment=OPS_COMMENT))
+    ranked = Script("events-ranked-bounds")
+    c = ranked.content("x")
+    refs = [ranked.content(f"prior {i}") for i in range(MAX_PRIORS)]
+    ranked.emit({"type": "EngineResultsReturned", "event": ranked.rid(), "subject": c,
+                 "priors": [], "supports": [c]})
+    ranked.emit({"type": "EngineResultsReturned", "event": ranked.rid(), "subject": c,
+                 "priors": refs, "supports": sorted([c, *refs])})
+    out.append(run_case("valid-ranked-bounds", ("ENG-007",),
+                        f"EngineResultsReturned with no prior and with {MAX_PRIORS} priors (the "
+                        "bounds of ranked(0, 255)): both accepted", ranked, [],
+                        comment=OPS_COMMENT))
+    graph = Script("events-graph-bounds")
+    gn = [graph.content(f"node {i}") for i in range(92)]
+    gs = sorted(gn)
+    gpairs = [[a, b] for i, a in enumerate(gs) for b in gs[i + 1:]]
+    graph.emit({"type": "EngineTopologyUpdated", "event": graph.rid(), "model": T4,
+                "graph": [[gs[0], gs[1]], [gs[0], gs[2]], [gs[1], gs[2]]],
+                "supports": gs[:3]})
+    graph.emit({"type": "EngineTopologyUpdated", "event": graph.rid(), "model": T4,
+                "graph": gpairs[:MAX_EDGES], "supports": sorted(gn)})
+    out.append(run_case("valid-graph", ("ENG-008",),
+                        "EngineTopologyUpdated with 3 edges [a, b], [a, c], [b, c] and with "
+                        f"{MAX_EDGES} edges (the bound; the first pairs in ascending order of 92 "
+                        "content records): both accepted", graph, [], comment=OPS_COMMENT))
     held = Script("events-held")
     held.embed(held.rid(), v4)
     out.append(run_case("held-subject-missing", ("ENG-010", "DM-029"),
@@ -321,6 +353,11 @@ def events_cases() -> list[Case]:
     over = embedding.encode_vector([1.0, 2.0**-5 * (1 + 2.0**-23)])
     x = bytes([6]) + bytes(16)
     y = bytes([6]) + bytes(15) + b"\x01"
+    many = [bytes([6]) + bytes(14) + i.to_bytes(2, "big") for i in range(1, MAX_PRIORS + 1)]
+    z = bytes([6]) + bytes(15) + b"\x03"
+    nodes = [bytes([6]) + bytes(14) + i.to_bytes(2, "big") for i in range(1, 93)]
+    pairs = [[a, b] for i, a in enumerate(nodes) for b in nodes[i + 1:]]  # ascending
+    big_graph, extra_edge = pairs[:MAX_EDGES], pairs[MAX_EDGES]
     rows: list[tuple[str, tuple[str, ...], str, dict[str, Any], str]] = [
         ("unknown-engine-type", ("ENG-001",), "a type starting with Engine that chapter 11 "
          "does not list", {"type": "EngineMystery", "supports": []}, "E_PAYLOAD_TYPE"),
@@ -366,6 +403,32 @@ def events_cases() -> list[Case]:
         ("ranked-short-ref", ("ENG-007",), "a 16-byte prior",
          {"type": "EngineResultsReturned", "subject": "C", "priors": [bytes(16)],
           "supports": ["C"]}, "E_ID_MALFORMED"),
+        ("graph-repeated-edge", ("ENG-008",), "the edge [a, b] twice: not strictly ascending",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [[x, y], [x, y]],
+          "supports": [x, y]}, bad),
+        ("ranked-over-maximum", ("ENG-007",), f"{MAX_PRIORS + 1} priors (the subject and "
+         f"{MAX_PRIORS} others), one over the bound; supports lists exactly those records",
+         {"type": "EngineResultsReturned", "subject": "C", "priors": ["C", *many],
+          "supports": [*many, "C"]}, bad),
+        ("graph-4097-edges", ("ENG-008",), "4,097 edges (the first in ascending order among "
+         "92 records), one over the bound", {"type": "EngineTopologyUpdated", "model": T4,
+                                             "graph": big_graph + [extra_edge],
+                                             "supports": nodes}, bad),
+        ("graph-not-array", ("ENG-008",), "graph is a byte string, not an array",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": x, "supports": [x]}, bad),
+        ("graph-edge-three-refs", ("ENG-008",), "an edge [a, b, c]",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [[x, y, z]],
+          "supports": [x, y, z]}, bad),
+        ("graph-edge-one-ref", ("ENG-008",), "an edge [a]",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [[x]], "supports": [x]}, bad),
+        ("graph-edge-not-array", ("ENG-008",), "an edge that is a reference, not an array",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [x], "supports": [x]}, bad),
+        ("graph-edge-short-first", ("ENG-008",), "an edge [16-byte ref, b]",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [[bytes(16), y]],
+          "supports": [y]}, "E_ID_MALFORMED"),
+        ("graph-edge-short-second", ("ENG-008",), "an edge [a, 16-byte ref]",
+         {"type": "EngineTopologyUpdated", "model": T4, "graph": [[x, bytes(16)]],
+          "supports": [x]}, "E_ID_MALFORMED"),
         ("graph-reversed-edge", ("ENG-008",), "an edge [b, a] with b > a",
          {"type": "EngineTopologyUpdated", "model": T4, "graph": [[y, x]],
           "supports": [x, y]}, bad),
@@ -388,14 +451,19 @@ def events_cases() -> list[Case]:
         ("steps-too-large", ("ENG-009",), "steps = 1025",
          {"type": "EngineValueEvolved", "subject": "C", "value": 0.5, "steps": 1025,
           "supports": ["C"]}, bad),
-        ("subject-not-in-supports", ("ENG-010",), "the subject is not listed in supports",
+        ("subject-not-in-supports", ("ENG-010", "ENG-013"), "the subject is not listed in supports",
          {"type": emb, "subject": x, "model": T4, "vector": v4, "supports": ["C"]}, bad),
         ("graph-end-not-in-supports", ("ENG-010",), "an edge's end is not in supports",
          {"type": "EngineTopologyUpdated", "model": T4, "graph": [[x, y]], "supports": [x]},
          bad),
-        ("reference-model-4-components", ("ENG-011",), "strata-ngram-256-v1 with 4 components",
+        ("reference-model-4-components", ("ENG-011", "ENG-013"),
+         "strata-ngram-256-v1 with 4 components",
          {"type": emb, "subject": "C", "model": REF, "vector": v4, "supports": ["C"]}, bad),
-        ("prior-is-subject", ("ENG-012",), "a record judged as its own prior",
+        ("reference-model-centroid-4", ("ENG-011", "ENG-013"), "an EngineClusterFormed "
+         "centroid under strata-ngram-256-v1 with 4 components",
+         {"type": "EngineClusterFormed", "cluster": "C", "model": REF, "centroid": v4,
+          "supports": ["C"]}, bad),
+        ("prior-is-subject", ("ENG-012", "ENG-013"), "a record judged as its own prior",
          {"type": "EnginePriorRelevanceAnalyzed", "subject": "C", "prior": "C", "score": 0.5,
           "supports": ["C"]}, bad),
         ("field-check-before-rules", ("ENG-013",), "a malformed cited (16 bytes) and a subject "
@@ -464,6 +532,8 @@ def search_cases() -> list[Case]:
         run_case("many-zero-ties", ("ENG-026", "ENG-027"),
                  "against (0,0,1,0) D scores 1 and six vectors score exactly 0: the smallest "
                  "id (E, rank 5) is second", s, [q(q3, 2)], comment=comment),
+        run_case("top1", ("ENG-024", "ENG-027"), "k = 1 against (1,0,0,0): A alone", s,
+                 [q(q1, 1)], comment=comment),
         run_case("other-model", ("ENG-015", "ENG-024"),
                  "a test-4d-b query sees only O", s, [q(q1, 5, "test-4d-b")], comment=comment),
         run_case("priors-before-search", ("ENG-028", "ENG-029"),
@@ -474,11 +544,12 @@ def search_cases() -> list[Case]:
                  "S2 (query (0,1,0,0), k 4): C 0.8, T2 and T1 0.6 (tie by id), B 0.316 is cut "
                  "by the 0.5 threshold", s, [{"query": "priors", "search": ids["S2"].hex()}],
                  comment=comment),
-        run_case("coupling", ("ENG-031",), "K(A, B) = 3/sqrt(10); K(A, S) uses the search's "
-                 "query vector", s, [{"query": "coupling", "a": ids["A"].hex(),
-                                      "b": ids["B"].hex()},
-                                     {"query": "coupling", "a": ids["A"].hex(),
-                                      "b": ids["S"].hex()}], comment=comment),
+        run_case("coupling", ("ENG-031", "ENG-015", "ENG-026", "ENG-023"),
+                 "K(A, B) = 3/sqrt(10); K(A, S) uses the search's query vector; same model and "
+                 "component count, so they are compared (each found under its record id)", s,
+                 [{"query": "coupling", "a": ids["A"].hex(), "b": ids["B"].hex()},
+                  {"query": "coupling", "a": ids["A"].hex(), "b": ids["S"].hex()}],
+                 comment=comment),
         run_case("coupling-incomparable", ("ENG-015", "ENG-031"),
                  "A against O (another model) and X (3 components): null", s,
                  [{"query": "coupling", "a": ids["A"].hex(), "b": ids["O"].hex()},
@@ -498,13 +569,26 @@ def search_cases() -> list[Case]:
         run_case("query-k-zero", ("ENG-025",), "k = 0", s, [q(q1, 0)], "invalid", comment,
                  "E_BAD_REQUEST"),
     ]
+    edge = Script("priors-at-threshold")
+    half = embedding.encode_vector([0.5, math.sqrt(0.75), 0.0, 0.0])
+    low = embedding.encode_vector([0.25, math.sqrt(0.9375), 0.0, 0.0])
+    edge.item(half, text="H")
+    edge.item(low, text="L")
+    at = edge.search("like x", unit(1, 0, 0, 0), 4)
+    out.append(run_case("priors-at-threshold", ("ENG-028", "ENG-029"),
+                        "H = (0.5, f32(sqrt 0.75), 0, 0) scores exactly 0.5 against (1,0,0,0) "
+                        "(exact float64 products, ENG-026) and is kept; L (0.25, ...) scoring "
+                        "0.25 is not; relevance 0.5", edge,
+                        [{"query": "priors", "search": at.hex()}],
+                        comment=OPS_COMMENT + " H and L are the listed values, each rounded "
+                        "to binary32 (not normalised): squared norms within 2^-20 of 1."))
     texts = ["the cat sat on the mat", "the cat sat on a mat", "a dog barked at the mailman",
              "quantum chromodynamics lecture notes", "the mat was red", ""]
     r = Script("search-reference")
     for text in texts:
         c = r.content(text)
         r.embed(c, text_vector(text), REF)
-    out.append(run_case("reference-model-text", ("ENG-024", "ENG-026", "ENG-027"),
+    out.append(run_case("reference-model-text", ("ENG-024", "ENG-026", "ENG-027", "ENG-011"),
                         "texts embedded with strata-ngram-256-v1, queried by text "
                         f"'cat on the mat'; stored texts in order: {texts!r}", r,
                         [{"query": "search", "text": "cat on the mat", "k": 4}],
@@ -559,7 +643,8 @@ def cluster_cases() -> list[Case]:
     comment = OPS_COMMENT + " " + (_cluster_script.__doc__ or "").replace("\n    ", " ")
     clusters = [{"query": "clusters"}]
     out = [
-        run_case("leader-clusters", ("ENG-032", "ENG-033", "ENG-034", "ENG-035", "ENG-015"),
+        run_case("leader-clusters", ("ENG-032", "ENG-033", "ENG-034", "ENG-035", "ENG-015",
+                                     "ENG-026"),
                  "b founds apart from a (cos 50 deg = 0.643); x ties (cos 25 deg) and joins "
                  "the smaller id b; z, z2, z3 form a pattern; a-b centroids score cos 37.5 deg "
                  "(an edge); a2 (other model) founds its own cluster", s, clusters,
@@ -689,6 +774,21 @@ def tombstone_cases() -> list[Case]:
     out.append(run_case("embedding-after-tombstone-search", ("ENG-022", "DM-028"),
                         "the same log: search and clusters show only f", s, everything,
                         comment=OPS_COMMENT))
+    pri = Script("tombstone-priors")
+    pri.item(unit(1, 0, 0, 0), text="A")
+    pb = pri.item(unit(3, 1, 0, 0), text="B")[1]
+    ps = pri.search("like A", unit(1, 0, 0, 0), 4)
+    pri.emit({"type": "CascadeTombstone", "root": pb, "reason": "bad vector", "cascade": []})
+    out.append(run_case("priors-without-tombstoned", ("ENG-022", "ENG-028"),
+                        "test-4d A (1,0,0,0) and B (3,1,0,0), then a search S (query A, k 4), "
+                        "then B's embedding is tombstoned: S's priors hold A alone", pri,
+                        [{"query": "priors", "search": ps.hex()}], comment=OPS_COMMENT))
+    pri.emit({"type": "CascadeTombstone", "root": ps, "reason": "forget the search",
+              "cascade": []})
+    out.append(run_case("priors-of-tombstoned-search", ("ENG-022", "ENG-041"),
+                        "the same log, then S itself is tombstoned: it is no live recorded "
+                        "search", pri, [{"query": "priors", "search": ps.hex()}], "invalid",
+                        OPS_COMMENT, "E_NOT_FOUND"))
     s, ids = base("tombstone-embedding")
     s.emit({"type": "CascadeTombstone", "root": ids["e"], "reason": "bad vector",
             "cascade": []})
@@ -752,7 +852,8 @@ def audit_cases() -> list[Case]:
                                                      patterns.compute_topology(clusters)])
     audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)], steps=10)
     s.note("EngineFeedbackReceived", subject, 1.0, "rating")
-    audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)], steps=10)
+    stale = audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)],
+                  steps=10)
     comment = (OPS_COMMENT + " test-4d items A (1,0,0,0), B (3,1,0,0), C (3,4,0,0), D (5 deg); "
                "a search S (query A, k 3); then pairs of audit records, the first of each pair "
                "with the value the projection computes over the ops before it, the second "
@@ -772,6 +873,11 @@ def audit_cases() -> list[Case]:
                         [{"query": "audits"}, {"query": "priors", "search": ids["S"].hex()}],
                         comment=comment + " The late op is timestamped (BASE_MS + 8, 1).",
                         ops=[*s.hex_ops(), early.hex()]))
+    s.emit({"type": "CascadeTombstone", "root": stale, "reason": "stale audit", "cascade": []})
+    out.append(run_case("tombstoned-audit", ("ENG-040", "ENG-022"),
+                        "the same log, then the last EngineValueEvolved is tombstoned: it is no "
+                        "longer live and gets no verdict", s, [{"query": "audits"}],
+                        comment=comment + " The tombstone names the last audit record."))
     return out
 
 

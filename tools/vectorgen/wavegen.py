@@ -268,6 +268,9 @@ def signature_cases() -> list[Case]:
             comment="Boundary: one past the context."),
         bad("signature-token-258", ("WAVE-005",), "Token 258, one past EOS.", "wave.signature",
             {"scope": pristine, "tokens": [1, 258]}, "E_PAYLOAD_INVALID"),
+        bad("signature-token-minus-one", ("WAVE-005",), "Token -1, one below 0.",
+            "wave.signature", {"scope": pristine, "tokens": [1, -1]}, "E_PAYLOAD_INVALID",
+            comment="Boundary: one below the least token id."),
     ]
 
 
@@ -296,9 +299,12 @@ def decision_cases() -> list[Case]:
     comment = (f"P2 = {P2!r}; its greedy decoding g of {n} tokens is that of mode off. The "
                f"stored window is g[0:4], the block g[4:16].")
     c, out = run_case("lossless-whole-draft", ("WAVE-008", "WAVE-014", "WAVE-016", "WAVE-018",
-                                               "WAVE-024", "WAVE-012", "WAVE-025"),
+                                               "WAVE-024", "WAVE-012", "WAVE-025", "WAVE-002",
+                                               "WAVE-030"),
                       "A stored block equal to the greedy continuation: one verification pass "
-                      "accepts all 12 draft tokens and adds the model's 13th.",
+                      "accepts all 12 draft tokens and adds the model's 13th. The store "
+                      "event is applied before the inference, and the mean coherence of the "
+                      "4 observed steps passes the gate.",
                       {"seed": SEED, "config": trace,
                        "requests": [{**req, "before": [store(g[:w], block)]}]}, comment)
     r = out["results"][0]
@@ -334,6 +340,19 @@ def decision_cases() -> list[Case]:
     ensure(stored == {(tuple(g[i - 4:i]), tuple(g[i:12])) for i in range(4, 12)},
            "the stored blocks are not those of the computed steps, cut before the jump")
     cases.append(c)
+    c, out = run_case("jump-room-one", ("WAVE-014", "WAVE-015", "WAVE-019"),
+                      "max_tokens 13 in jump mode with a block stored for the window g[8:12]: "
+                      "the lookup at step 12 has room 1 and jumps one token, so 12 forward "
+                      "passes emit 13 tokens.",
+                      {"seed": SEED, "config": trace,
+                       "requests": [{"prompt": P2, "max_tokens": 13, "mode": "jump",
+                                     "before": [store(g[8:12], late)]}]},
+                      f"P2 = {P2!r}; its greedy decoding g of {n} tokens is that of mode off. "
+                      "The stored block is g[12:24] with g[17] replaced by (g[17] + 1) mod 256.")
+    r = out["results"][0]
+    ensure(r["tokens"] == g[:13] and r["forward_calls"] == 12 and len(r["jumps"]) == 1
+           and r["jumps"][0]["length"] == 1, "no one-token jump at room 1")
+    cases.append(c)
     c, out = run_case("off-mode", ("WAVE-021",), "Mode off: no lookup, no store, tick unchanged; "
                       "a stored entry is not used.",
                       {"seed": SEED, "config": trace,
@@ -342,7 +361,7 @@ def decision_cases() -> list[Case]:
     ensure(out["results"][0]["lookups"] == [] and out["entries"][0]["last_used"] == 1,
            "mode off touched the cache")
     cases.append(c)
-    c, out = run_case("thresholds-high", ("WAVE-014", "WAVE-022"),
+    c, out = run_case("thresholds-high", ("WAVE-014", "WAVE-022", "WAVE-002"),
                       "Thresholds of 0.5, far above every window's coherence: no lookup, no "
                       "store.", {"seed": SEED, "config": {"jump_threshold": 0.5,
                                                           "cache_threshold": 0.5},
@@ -416,7 +435,7 @@ def decision_cases() -> list[Case]:
     ensure(r["stats"]["evictions"]["cascade"] == out["results"][0]["stats"]["entries"]
            and not any(x["hit"] for x in r["lookups"]), "the cascade left entries")
     cases.append(c)
-    c, out = run_case("cascade-context-op", ("WAVE-027", "WAVE-007", "WAVE-013"),
+    c, out = run_case("cascade-context-op", ("WAVE-027", "WAVE-007", "WAVE-013", "WAVE-030"),
                       "A context-layer op is retracted: the entries produced through it are "
                       "invalidated and the layers are replayed without it.",
                       {"seed": SEED, "config": trace,
@@ -456,6 +475,25 @@ def decision_cases() -> list[Case]:
     r0, r1 = out["results"]
     ensure(r0["scope"] == r1["scope"] and r0["snapshot"] != r1["snapshot"]
            and r1["tokens"] == g and r1["forward_calls"] <= 6, "the context update broke hits")
+    cases.append(c)
+    c, out = run_case("store-and-capacity-bounds", ("WAVE-029",),
+                      "Capacity 65536 (the largest); store events with a block of 1 token and "
+                      "of L = 32 tokens: all accepted.",
+                      {"seed": SEED, "config": {**trace, "capacity": 65536},
+                       "requests": [{**short, "before": [store(g[:w], g[w:w + 1]),
+                                                        store(g[1:w + 1], (g * 2)[:32])]}]},
+                      comment + " The second store's window is g[1:5], its block the first "
+                      "32 tokens of g repeated.")
+    ensure(sorted(e["created"] for e in out["entries"] if e["created"] < 3) == [1, 2],
+           "the two bound stores did not each create an entry")
+    cases.append(c)
+    c, out = run_case("capacity-one", ("WAVE-029", "WAVE-011"),
+                      "Capacity 1 (the smallest): accepted; every creation past the first "
+                      "evicts the one live entry.",
+                      {"seed": SEED, "config": {**trace, "capacity": 1}, "requests": [short]},
+                      comment)
+    ensure(out["results"][0]["stats"]["entries"] == 1
+           and out["results"][0]["stats"]["evictions"]["capacity"] > 0, "capacity 1 misread")
     cases.append(c)
     base = {"seed": SEED, "requests": [req]}
     for slug, cfg, why in (("window-0", {"window": 0}, "one below 1"),
