@@ -394,7 +394,7 @@ def _check_form(items: list[_Item], data: bytes) -> None:
         if item.major == 5:
             keys = [data[k.start : k.end] for k in item.children[0::2]]
             for before, after in zip(keys, keys[1:], strict=False):
-                # `<` differs only for equal keys, which the duplicate-key check below rejects alike.
+                # `<` differs only for equal keys, which the duplicate-key check rejects alike.
                 require(
                     # equivalent mutant (cmp-flip): equal keys are E_NONCANONICAL either way
                     before <= after,

@@ -180,8 +180,9 @@ def test_summary_counts_and_score() -> None:
     assert rows["B-001"]["score"] == 1.0
     text = mutants.render(summary, 0.9, ["CLK-027"])
     assert "A-001 reference/x.py:1 const: x = 1" in text
-    assert "FAIL" in text and "CLK-027" in text and "a test outside the harness kills: 0.800" in text
-    assert "): ok" in mutants.render(summary, 0.6, [])
+    assert "of 7: FAIL" in text and "CLK-027" in text
+    assert "a test outside the harness kills: 0.800" in text
+    assert "of 7: ok" in mutants.render(summary, 0.6, [])
 
 
 def _wire011_mutants() -> tuple[Mutant, Mutant, Mutant]:

@@ -648,7 +648,8 @@ def render(summary: dict[str, Any], threshold: float, unsited: list[str]) -> str
     if by_test:
         out.append(f"outside the harness, killed by a test ({len(by_test)}):")
         out.extend(f"  {d['requirement']} {d['file']}:{d['line']} {d['operator']}: "
-                   f"{d['mutated_line']}   ({d.get('outside', '')}; {d['detail']})" for d in by_test)
+                   f"{d['mutated_line']}   ({d.get('outside', '')}; {d['detail']})"
+                   for d in by_test)
     if unsited:
         out.append(f"MUSTs without a mutable reference site ({len(unsited)}): "
                    + " ".join(unsited))
