@@ -366,14 +366,16 @@ def _no_resurrection_states(table: Table) -> list[str]:
 def predicate_absorbing(machine: str, before: str, after: str) -> bool:
     """One step of a record keeps every absorbing state: before in A implies after == before."""
     # [FSM-010] once in an absorbing state X, a record stays in X
-    # equivalent mutant (boolop-swap, cmp-flip, not-remove, stmt-remove): only tests call it
+    # outside the harness (boolop-swap, cmp-flip, not-remove, stmt-remove): only tests call it;
+    # test_reference_predicates_agree_with_the_real_tables
     return not is_absorbing(machine, before) or after == before
 
 
 def predicate_no_resurrection(machine: str, before: str, after: str) -> bool:
     """One step never leaves a `no_resurrection X` state: before == X implies after == X."""
     # [FSM-011] the set {X} is closed under the step (the inductive step z3 proves)
-    # equivalent mutant (stmt-remove): only tests call it (section comment)
+    # outside the harness (stmt-remove): only tests call it;
+    # test_reference_predicates_agree_with_the_real_tables
     table = get_table(machine)
     _state_of(table, before)
     _state_of(table, after)
@@ -386,7 +388,8 @@ def predicate_cascade_closed(machine: str, before: str, event: str, after: str) 
     if ("cascade_closed", None) not in table.invariants or event != CASCADE:
         return True
     if is_absorbing(machine, before):
-        # equivalent mutant (cmp-flip, stmt-remove): only tests call it (section comment)
+        # outside the harness (cmp-flip, stmt-remove): only tests call it;
+        # test_reference_predicates_agree_with_the_real_tables
         return after == before  # [FSM-004] ignored
     return after == INVALIDATED
 
@@ -395,7 +398,8 @@ def predicate_step(machine: str, before: str, event: str, after: str) -> bool:
     """One delivered event obeys the table: its transition's target, or no change (2.2)."""
     target = next_state(machine, before, event)
     # [FSM-003] the table's transition, or [FSM-004] the state unchanged
-    # equivalent mutant (cmp-flip, stmt-remove): only tests call it (section comment)
+    # outside the harness (cmp-flip, stmt-remove): only tests call it;
+    # test_reference_predicates_agree_with_the_real_tables
     return after == (before if target is None else target)
 
 
@@ -457,7 +461,8 @@ def holds(table: Table, invariant: Invariant) -> bool:
 
 def failing_invariants(table: Table) -> list[Invariant]:
     """The invariant lines `table` breaks; empty for every table of section 4 [FSM-009]."""
-    # equivalent mutant (not-remove, stmt-remove): only tests call it; FSM-009 is proved
+    # outside the harness (not-remove, stmt-remove): FSM-009 is proved;
+    # test_reference_predicates_agree_with_the_real_tables
     return [inv for inv in table.invariants if not holds(table, inv)]
 
 
@@ -496,33 +501,33 @@ class Lifecycles:
 
     def __init__(self) -> None:
         self.machine: dict[str, str] = {}  # record id -> machine name
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         self.state: dict[str, str] = {}  # record id -> current state [FSM-001]
         self.dependents: dict[str, set[str]] = {}  # D -> records with an edge from D (2.4)
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         self.cascaded: set[str] = set()  # records that have received `cascade` [FSM-007]
         self.expires_ms: dict[str, int] = {}  # delegation -> its expiry instant (chapter 07)
         self.ignored: set[Ignored] = set()
 
     def _ignore(self, op_id: str, record: str, event: str) -> Step:
         # [FSM-004] [FSM-005] the state is left unchanged and the event recorded as ignored
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         state = self.state.get(record)
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         self.ignored.add(Ignored(op_id, record, state, event))
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         return Step(op_id, record, self.machine.get(record), state, event, state, "ignored")
 
     def _deliver(self, op_id: str, record: str, event: str) -> Step:
         if record not in self.state:
-            # equivalent mutant (stmt-remove): test-only model (see the class comment)
+            # outside the harness (stmt-remove): test-only model; test_lifecycle_run
             return self._ignore(op_id, record, event)  # [FSM-005] no such record
         machine, before = self.machine[record], self.state[record]
         after = step(TABLES[machine], before, event)
         if after is None:
-            # equivalent mutant (stmt-remove): test-only model (see the class comment)
+            # outside the harness (stmt-remove): test-only model; test_lifecycle_run
             return self._ignore(op_id, record, event)  # [FSM-004]
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         self.state[record] = after  # [FSM-003]
         return Step(op_id, record, machine, before, event, after, "moved")
 
@@ -563,20 +568,20 @@ class Lifecycles:
         steps: list[Step] = []
         # [FSM-006] first the expiry events due before this op
         # [FSM-008] an Active delegation expires before the first op at or after its instant
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         for delegation in sorted(self.expires_ms):
             if self.state[delegation] == "Active" and wall_ms >= self.expires_ms[delegation]:
                 steps.append(self._deliver(op_id, delegation, EXPIRY))
         # [FSM-006] then the op's own event
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         creates = machine_created_by(op_type)
         if creates is not None:
             if record in self.state:
-                # equivalent mutant (stmt-remove): test-only model (class comment)
+                # outside the harness (stmt-remove): test-only model; test_lifecycle_run
                 steps.append(self._ignore(op_id, record, op_type))  # [FSM-005] exists already
             else:
                 self.machine[record] = creates
-                # equivalent mutant (stmt-remove): test-only model (class comment)
+                # outside the harness (stmt-remove): test-only model; test_lifecycle_run
                 self.state[record] = initial_state(creates)  # [FSM-002]
                 self._add_edges(record, supports)
                 if creates == "delegation" and expires_ms is not None:
@@ -590,7 +595,7 @@ class Lifecycles:
             steps.append(delivered)
         # [FSM-006] then the cascade events the op causes
         # [FSM-007] exactly once, to every record that now depends on a retracted record
-        # equivalent mutant (arith-swap, stmt-remove): test-only model (class comment)
+        # outside the harness (arith-swap, stmt-remove): test-only model; test_lifecycle_run
         for dependent in sorted(self._tainted() - self.cascaded):
             self.cascaded.add(dependent)
             steps.append(self._deliver(op_id, dependent, CASCADE))
@@ -607,7 +612,7 @@ class Lifecycles:
     def cascade_closure_holds(self) -> bool:
         """After an op: every cascade_closed record depending on a retracted one is absorbing."""
         # [FSM-012]
-        # equivalent mutant (stmt-remove): test-only model (see the class comment)
+        # outside the harness (stmt-remove): test-only model; test_lifecycle_run
         tainted = self._tainted()
         return all(
             self.state[r] in TABLES[m].absorbing

@@ -479,7 +479,8 @@ def declared_outside(source: bytes, mutant: Mutant) -> str | None:
 def find_test(root: Path, name: str) -> str | None:
     """The pytest node id of test function `name` under tests/, if there is one."""
     for path in sorted((root / "tests").rglob("test_*.py")):
-        if re.search(rf"^(async )?def {name}\(", path.read_text("utf-8"), re.MULTILINE):
+        if re.search(rf"^((async )?def {name}\(|{name} = )", path.read_text("utf-8"),
+                     re.MULTILINE):  # a function, or a stateful machine's TestCase
             return f"{path.relative_to(root).as_posix()}::{name}"
     return None
 

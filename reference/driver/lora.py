@@ -32,10 +32,10 @@ def select_device() -> str:
     """`STRATA_LORA_DEVICE` (cpu, cuda or auto; cpu by default) (section 7.4) [LORA-024]."""
     wanted = os.environ.get("STRATA_LORA_DEVICE", "cpu")
     # Without CUDA every branch gives the CPU (torch reads a None device as the CPU).
-    # equivalent mutant (cmp-flip, stmt-remove): without CUDA every branch runs on the CPU
+    # outside the harness (cmp-flip, stmt-remove): CUDA only; test_cuda_matches_cpu
     if wanted == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    # equivalent mutant (stmt-remove): without CUDA, None is the CPU to torch
+    # outside the harness (stmt-remove): CUDA only; test_cuda_matches_cpu
     return wanted
 
 

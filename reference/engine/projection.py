@@ -131,7 +131,8 @@ class EngineProjection:
         if created is not None and not known:
             if any(p in self.invalidated for p in self.supports[created]):
                 # apply() serves the tests of incremental folding; engine.run rebuilds
-                # equivalent mutant (stmt-remove): no driver command calls apply()
+                # outside the harness (stmt-remove): no driver command calls apply();
+                # test_incremental_apply_equals_rebuild
                 self.invalidated.add(created)  # [ENG-022] created after its tombstone
         root = operations.get_cascade_root(op.payload)
         if root is not None:

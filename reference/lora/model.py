@@ -24,7 +24,7 @@ BAD = ErrorCode.E_PAYLOAD_INVALID
 
 # [LORA-001] [LORA-024] binary32 everywhere: no TF32 on CUDA matmuls or convolutions,
 # so a GPU computes what the CPU computes, up to the order of summation.
-# equivalent mutant (const): the flag only affects CUDA matmuls; the harness runs on the CPU
+# outside the harness (const): CUDA only; test_cuda_matches_cpu
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 

@@ -523,6 +523,6 @@ class LearningSet:
             # an op left the applied ops, arrived earlier than one folded, or retracted
             # learning already applied: only a fold of the whole log is right
             self.projection = LearningProjection.rebuild(self.base, ops)
-            # equivalent mutant (arith-swap, stmt-remove): no driver command reports rebuilds
+            # outside the harness (arith-swap, stmt-remove): no driver command reports rebuilds
             self.rebuilds += 1
         return self.projection

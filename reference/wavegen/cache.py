@@ -314,5 +314,6 @@ def get_hit_rate(cache: Cache) -> tuple[int, int]:
 def get_consolidation_candidates(cache: Cache) -> list[Entry]:
     """The live Confirmed entries, by signature: blocks a later inference reproduced [WAVE-025]."""
     # no driver command lists the candidates; wave.run's trace shows every entry's state
-    # equivalent mutant (stmt-remove, cmp-flip): no driver command calls this function
+    # outside the harness (stmt-remove, cmp-flip): no driver command calls it;
+    # test_repeat_is_served_from_the_cache_with_the_same_output
     return [cache.live[s] for s in sorted(cache.live) if cache.live[s].state == CONFIRMED]

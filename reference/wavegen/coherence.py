@@ -62,9 +62,12 @@ def compute_step_coherences(logits: torch.Tensor) -> list[float]:
 def compute_step_coherence(logits: torch.Tensor) -> float:
     """The coherence of one step's logits (n,) [WAVE-001]."""
     # only the unit tests call this; the driver goes through compute_step_coherences
-    # equivalent mutant (const, cmp-flip, not-insert, require-true, stmt-remove): test-only helper
+    # outside the harness (const, cmp-flip, not-insert, require-true, stmt-remove):
+    # test-only helper;
+    # test_two_logits_match_the_closed_form
     require(logits.dim() == 1, "WAVE-001", BAD, "one step's logits are one row")
-    # equivalent mutant (const, stmt-remove): test-only helper, no driver command calls it
+    # outside the harness (const, stmt-remove): test-only helper;
+    # test_two_logits_match_the_closed_form
     return compute_step_coherences(logits)[0]
 
 

@@ -116,7 +116,8 @@ class Prepared:
 def get_inference_hit_rate(result: InferenceResult) -> tuple[int, int]:
     """The inference's own (hits, uses): its lookups that hit, and all of them [WAVE-025]."""
     # wave.run reports the inference's lookups, from which this pair is counted
-    # equivalent mutant (stmt-remove): no driver command calls get_inference_hit_rate
+    # outside the harness (stmt-remove): no driver command calls it;
+    # test_repeat_is_served_from_the_cache_with_the_same_output
     return sum(x.hit for x in result.lookups), len(result.lookups)
 
 
