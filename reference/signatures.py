@@ -303,7 +303,7 @@ def is_sanitized(env: Envelope) -> bool:
     """Whether an unsigned op carries a sanitization record that verifies (section 7.2).
 
     The record is chapter 07's (spec/07 section 8): False when the op has none;
-    a record that fails a check of UCAN-040 to UCAN-043 raises `E_SIGNATURE_MISSING`.
+    a record that fails a check of chapter 07 section 8 raises `E_SIGNATURE_MISSING`.
     """
     if env.san is None:
         return False

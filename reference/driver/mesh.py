@@ -25,6 +25,7 @@ def _bad(message: str) -> SpecViolation:
 
 def _root(args: Args) -> str:
     root = args.text("root")
+    # equivalent mutant (stmt-remove): reference.mesh decodes it again, with the same code
     identifiers.decode_did_key(root)  # [UCAN-001]
     return root
 

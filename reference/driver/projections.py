@@ -36,12 +36,12 @@ QUERY_ARGS = {"detail": "id", "salience": "k", "inference": "budget", "debug": N
 def parse_query(raw: Any) -> Query:
     """One query object: {"q": "detail", "id"} | {"q": "salience", "k"} | ... (section 5)."""
     # [PROJ-022] a malformed query refuses the whole request with E_BAD_REQUEST
-    require(isinstance(raw, dict), "CONF-005", ErrorCode.E_BAD_REQUEST, "a query is an object")
+    require(isinstance(raw, dict), "PROJ-022", ErrorCode.E_BAD_REQUEST, "a query is an object")
     args = Args(raw)
     kind = args.text("q")
-    require(kind in QUERY_ARGS, "CONF-005", ErrorCode.E_BAD_REQUEST, f"no query named {kind!r}")
+    require(kind in QUERY_ARGS, "PROJ-022", ErrorCode.E_BAD_REQUEST, f"no query named {kind!r}")
     name = QUERY_ARGS[kind]
-    require(set(raw) == {"q"} | ({name} if name else set()), "CONF-005",
+    require(set(raw) == {"q"} | ({name} if name else set()), "PROJ-022",
             ErrorCode.E_BAD_REQUEST, f"a {kind} query has exactly the members q and {name}")
     if name is None:
         return Query(kind)

@@ -165,7 +165,7 @@ def check_engine_rules(payload: Any) -> None:
 
 
 class _Rules:
-    """Runs the cross-field rules when parse_payload builds the variant [OPS-017]."""
+    """Runs the cross-field rules when parse_payload builds the variant [ENG-013]."""
 
     def __attrs_post_init__(self) -> None:
         check_engine_rules(self)

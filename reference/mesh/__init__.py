@@ -50,6 +50,7 @@ def compute_announcement(root_seed: bytes, seed: bytes, wall_ms: int, nonce: byt
 
 def compute_rules(root: str) -> dict[str, Value]:
     """The mesh-rules document of a mesh: its root and every constant two peers share."""
+    # equivalent mutant (stmt-remove): through the driver, reference.driver.mesh decodes it first
     identifiers.decode_did_key(root)  # [UCAN-001] the root is an Ed25519 did:key
     # [MESH-003] exactly these keys and values
     return {

@@ -301,6 +301,10 @@ def request_cases() -> list[Case]:
                        [], [{"q": "salience", "k": 2**63 - 1},
                             {"q": "inference", "budget": 2**63 - 1}, DEBUG],
                        lambda out: out["answers"][0] == {"records": []}))
+    cases.append(query("boundary-k-and-budget-zero", ["PROJ-013", "PROJ-017", "PROJ-022"],
+                       "k and budget of 0, the smallest allowed: accepted, with nothing in them",
+                       [], [{"q": "salience", "k": 0}, {"q": "inference", "budget": 0}, DEBUG],
+                       lambda out: out["answers"][0] == {"records": []}))
     return cases
 
 
