@@ -568,6 +568,7 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
         results[i].update(verdict)
     evidence = {u.id: u.evidence.removeprefix("test:") for u in load_spec(root).untestable
                 if u.evidence.startswith("test:")}
+    tests: dict[int, str] = {}
     for i in todo:  # survivors outside the harness's reach: the test that covers them judges
         if results[i]["status"] != "survived":
             continue
@@ -575,11 +576,19 @@ def run_all(root: Path, mutants: list[Mutant], workers: int, timeout_s: float = 
         if outside is None and mutants[i].requirement in evidence:  # spec/untestable.md
             outside = f"registered untestable; {evidence[mutants[i].requirement]}"
         if outside is not None:
+            results[i]["outside"] = outside
             name = TEST_NAME.search(outside)
             nodeid = find_test(root, name.group(1)) if name else None
-            results[i].update(run_test(root, mutants[i], nodeid) if nodeid else
-                              {"detail": f"outside the harness: {outside}"})
-            results[i]["outside"] = outside
+            if nodeid:
+                tests[i] = nodeid
+            else:
+                results[i]["detail"] = f"outside the harness: {outside}"
+    with concurrent.futures.ThreadPoolExecutor(max(1, workers)) as pool:
+        for i, verdict in zip(tests, pool.map(lambda i: run_test(root, mutants[i], tests[i]),
+                                              tests), strict=True):
+            results[i].update(verdict)
+            print(f"tests [{i}] {verdict['status']:<14} {mutants[i].requirement} {tests[i]}",
+                  file=sys.stderr, flush=True)
     again = [i for i, r in enumerate(results) if recheck and r["status"] == "survived"]
     verdicts = _parallel([(mutants[i], None) for i in again], root, workers, timeout_s, "recheck")
     for i, verdict in zip(again, verdicts, strict=True):
