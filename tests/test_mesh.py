@@ -496,14 +496,20 @@ def test_held_op_released_when_its_proof_arrives(make_node: Any) -> None:
     assert b.status()["held"]["count"] == 0
 
 
-def test_far_future_op_held_then_released(make_node: Any) -> None:
-    """An op beyond MAX_DRIFT_MS is held with E_HLC_DRIFT and applied once time catches up."""
+def held_for_drift(make_node: Any) -> tuple[Any, Clock, bytes]:
+    """Node b, its clock, and an op of node a's two minutes ahead of it, which b holds."""
     clock_b = Clock(T0 + 10**6)
     a = make_node("a", Clock(T0 + 10**6 + 120_000))
     b = make_node("b", clock_b)
     future = add_ops(a, "a", 1)[0]
     b.receive(signed("root", {"type": "DelegateUcan", "token": token("a").data}, T0))
     assert b.receive(future) == ("held", "E_HLC_DRIFT")
+    return b, clock_b, future
+
+
+def test_far_future_op_held_then_released(make_node: Any) -> None:
+    """An op beyond MAX_DRIFT_MS is held with E_HLC_DRIFT and applied once time catches up."""
+    b, clock_b, future = held_for_drift(make_node)
     assert b.release() == 0
     clock_b.now += 60_001
     assert b.release() == 1
@@ -512,15 +518,9 @@ def test_far_future_op_held_then_released(make_node: Any) -> None:
     assert tuple(b.status()["clock"]) > (ts[0], ts[1])
 
 
-
 def test_serving_node_releases_held_ops_every_second(make_node: Any) -> None:
     """A serving node applies an op held for drift once time allows, with no session."""
-    clock_b = Clock(T0 + 10**6)
-    a = make_node("a", Clock(T0 + 10**6 + 120_000))
-    b = make_node("b", clock_b)
-    future = add_ops(a, "a", 1)[0]
-    b.receive(signed("root", {"type": "DelegateUcan", "token": token("a").data}, T0))
-    assert b.receive(future) == ("held", "E_HLC_DRIFT")
+    b, clock_b, future = held_for_drift(make_node)
     b.serve(mesh.HOST, 0)
     clock_b.now += 60_001
     assert settle(lambda: identifiers.compute_op_hash(future) in b.applied(), seconds=5.0)
@@ -538,6 +538,7 @@ def test_session_start_releases_held_ops(make_node: Any) -> None:
     clock_a.now += 60_001
     report = a.sync_with(mesh.HOST, b.serve(mesh.HOST, 0))
     assert report.ok and identifiers.compute_op_hash(future) in a.applied()
+
 
 def test_backdated_op_is_flagged(make_node: Any) -> None:
     """An op more than MAX_DRIFT_MS older than its author's latest stored op is flagged."""
