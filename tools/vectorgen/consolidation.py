@@ -429,6 +429,14 @@ def decision_cases() -> list[Case]:
             {"series": []}, "E_PAYLOAD_INVALID"),
         bad("stability-negative", ("CONS-057",), "A negative count.", "cons.stability",
             {"series": [1, -1]}, "E_PAYLOAD_INVALID"),
+        case("stability-bounds", ("CONS-057", "CONS-033"),
+             "1024 counts, the largest 2^31-1: in range.", "cons.stability",
+             {"series": [2**31 - 1, *([0, 1] * 511), 0]}, floats=True,
+             comment="Boundaries: at most 1024 counts, each below 2^31."),
+        bad("stability-1025", ("CONS-057",), "1025 counts.", "cons.stability",
+            {"series": [1, 0] * 512 + [1]}, "E_PAYLOAD_INVALID"),
+        bad("stability-count-2-31", ("CONS-057",), "A count of 2^31.", "cons.stability",
+            {"series": [2**31, 1]}, "E_PAYLOAD_INVALID"),
     ]
     return cases + queue_cases() + homeostasis_cases()
 
@@ -466,7 +474,7 @@ def queue_cases() -> list[Case]:
              comment="Boundary: 76 + 16 = 92."),
         case("queue-empty", ("CONS-039",), "An empty queue migrates nothing.",
              "cons.queue_tick", {"budget": 92, "used": 0, "entries": []}),
-        case("queue-zero-budget", ("CONS-039", "CONS-042"), "A budget of 0.",
+        case("queue-zero-budget", ("CONS-039", "CONS-042", "CONS-057"), "A budget of 0.",
              "cons.queue_tick", {"budget": 0, "used": 0, "entries": [entry("z", 1.0)]}),
         bad("queue-duplicate-entry", ("CONS-036",), "One circuit twice from one source.",
             "cons.queue_tick", {"budget": 92, "used": 0,
@@ -479,6 +487,13 @@ def queue_cases() -> list[Case]:
         bad("queue-cost-zero", ("CONS-057",), "An entry of cost 0.", "cons.queue_tick",
             {"budget": 92, "used": 0, "entries": [entry("z", 0.6, cost=0)]},
             "E_PAYLOAD_INVALID"),
+        case("queue-cost-one", ("CONS-039", "CONS-057"), "An entry of cost 1, the least.",
+             "cons.queue_tick", {"budget": 1, "used": 0, "entries": [entry("o", 0.6, cost=1)]},
+             comment="Boundary: a cost is at least 1."),
+        bad("queue-budget-negative", ("CONS-057",), "A budget of -1.", "cons.queue_tick",
+            {"budget": -1, "used": 0, "entries": []}, "E_PAYLOAD_INVALID"),
+        bad("queue-used-negative", ("CONS-057",), "Used -1.", "cons.queue_tick",
+            {"budget": 92, "used": -1, "entries": []}, "E_PAYLOAD_INVALID"),
     ]
 
 
@@ -744,6 +759,22 @@ def run_cases() -> list[Case]:
         "Quality 0.4999 is ignored ('quality'); quality 0.5 consolidates with strength 0.05.",
         s, [q_snapshot(s.node("a")), q_weights(s.node("a"), "context", c),
             q_screening(s.node("a"), "context")]))
+    last = {**q_weights(s.node("a"), "context", c), "target": "blocks.1.mlp.down",
+            "indices": [64 * cons.RANK["context"] - 1]}
+    cases.append(run_case(
+        "run-query-bounds", ("CONS-057",), "The last entry of B of blocks.1.mlp.down in the "
+        "context layer (64 rows of rank 2: index 127), and the screening of that agent.",
+        s, [last, q_screening(s.node("a"), "context")],
+        comment="Boundary: an index is below the size of B."))
+    for name, query, what in (
+            ("index-past-b", {**last, "indices": [64 * cons.RANK["context"]]},
+             "index 128 of a 128-entry B"),
+            ("unknown-target", {**last, "target": "blocks.2.attn.q"}, "a target no block has"),
+            ("agent-31-bytes", {**q_screening(s.node("a"), "context"),
+                                "agent": s.node("a")[:62]}, "an agent id one byte short")):
+        cases.append(bad(f"run-query-{name}", ("CONS-057",), f"A query naming {what}.",
+                         "cons.run", {"seed": SEED.hex(), "ops": s.hex_ops(), "now_ms": NOW_MS,
+                                      "queries": [query]}, "E_PAYLOAD_INVALID"))
     s = Script("lock")
     ev = s.evidence("a", 1, "a/lock")
     three = [s.consolidate("a", 1, list(b"lock"), [ev]) for _ in range(3)]
