@@ -20,19 +20,11 @@ from hypothesis import strategies as st
 
 from conformance.suites import Impl, check, expect
 from conformance.suites._ops import BASE_MS, NOW_MS, Author, record_id
+from conformance.suites.lora import CONFIG, LAYERS, RANKS, SHAPES, TARGETS
 
 Json = Any
 ATOL = RTOL = 1e-6
 MARGIN = 1e-9
-LAYERS = ("foundation", "domain", "swarm", "agent", "context")
-RANKS = {"foundation": 8, "domain": 8, "swarm": 4, "agent": 4, "context": 2}
-KINDS = ("attn.q", "attn.k", "attn.v", "attn.o", "mlp.up", "mlp.down")
-TARGETS = tuple(f"blocks.{i}.{k}" for i in (0, 1) for k in KINDS)
-SHAPES = {t: ((256, 64) if t.endswith("up") else (64, 256) if t.endswith("down") else (64, 64))
-          for t in TARGETS}
-CONFIG = {"name": "strata-tiny-1", "vocab_size": 258, "bos": 256, "eos": 257, "d_model": 64,
-          "n_blocks": 2, "n_heads": 4, "d_head": 16, "d_ff": 256, "context": 128,
-          "norm_eps": 1e-5, "tok_emb_scale": 0.25, "pos_emb_scale": 1.0}
 BUDGET_FRACTION = {"foundation": 0.75, "domain": 0.75, "swarm": 0.5, "agent": 0.5,
                    "context": 0.25}
 SEED = blake3.blake3(b"strata/conformance/consolidation/seed").hexdigest()
