@@ -199,6 +199,8 @@ def compute_op_hash(envelope_bytes: bytes) -> ContentHash:
 
 def verify_content(data: bytes, expected: bytes) -> None:
     """Check bytes against the ContentHash that names them (section 4) [ID-010]."""
+    # equivalent mutant (stmt-remove): a hash of another length never equals the 32-byte
+    # digest, so the require below rejects it with the same E_HASH_MISMATCH
     require(
         # equivalent mutant (require-true): no other length equals the 32-byte digest below
         len(expected) == 32,

