@@ -53,8 +53,8 @@ def encode_hex(data: bytes) -> str:
 def encode_canonical(value: Value) -> bytes:
     """Encode `value` in the deterministic encoding of section 4 [WIRE-001] [WIRE-016]."""
     _check_encodable(value, depth=0)
-    # [WIRE-007] [WIRE-008] [WIRE-009] [WIRE-010] cbor2's canonical mode writes
-    # shortest heads and floats, definite lengths and sorted keys.
+    # [WIRE-008] [WIRE-009] [WIRE-010] cbor2's canonical mode writes shortest floats,
+    # definite lengths and sorted keys (shortest integer heads it writes in either mode).
     data: bytes = cbor2.dumps(value, canonical=True)
     require(
         len(data) <= MAX_ITEM_BYTES,
@@ -99,16 +99,21 @@ def _check_encodable(value: Value, depth: int) -> None:
     )
     if isinstance(value, dict):
         for key, item in value.items():
-            require(
-                isinstance(key, str),
-                "WIRE-005",
-                ErrorCode.E_CBOR_UNSUPPORTED,
-                f"map key {key!r} is not a text string",
-            )
+            check_map_key(key)
             _check_encodable(item, depth + 1)
     else:
         for item in value:
             _check_encodable(item, depth + 1)
+
+
+def check_map_key(key: object) -> None:
+    """Reject a map key that is not a text string (section 3) [WIRE-005]."""
+    require(
+        isinstance(key, str),
+        "WIRE-005",
+        ErrorCode.E_CBOR_UNSUPPORTED,
+        f"map key {key!r} is not a text string",
+    )
 
 
 # --- decoding -------------------------------------------------------------
@@ -237,12 +242,18 @@ def _read_head(data: bytes, pos: int) -> tuple[int, int, int | None, int]:
 
 def _scan(data: bytes) -> _Item:
     """Check well-formedness of the whole input and return its item tree [WIRE-012]."""
+    # The root is a placeholder parent holding the one top-level item: only its `children`
+    # and `depth` (0) are read, and its major only has to be none of 2, 3 and 5.
+    # equivalent mutant (const): major -2 or 0, and any info, arg or start, read nowhere
     root = _Item(major=-1, info=0, arg=1, start=0)
     stack = [_Frame(root, 1)]
     pos = 0
     while stack:
         frame = stack[-1]
         if frame.remaining == 0:
+            # `end` is read only for map keys, which _check_model makes text strings (their
+            # end is set below or at their break) before _check_form reads it.
+            # equivalent mutant (stmt-remove): a container's end is never read
             frame.item.end = pos
             stack.pop()
             continue
@@ -300,7 +311,10 @@ def _scan(data: bytes) -> _Item:
             count = None if arg is None else (2 * arg if major == 5 else arg)
             if major == 6:
                 count = 1
+            # Early exit only: every member takes at least one byte, so a count past the end
+            # fails the next head read ("input ends inside an item") with the same code.
             require(
+                # equivalent mutant (arith-swap, require-true): the head read rejects it alike
                 count is None or count <= len(data) - pos,
                 "WIRE-012",
                 ErrorCode.E_CBOR_MALFORMED,
@@ -309,8 +323,9 @@ def _scan(data: bytes) -> _Item:
             stack.append(_Frame(item, count))
         else:
             item.end = pos
+    # pos past the end is left to the truncation checks above, which own it.
     require(
-        pos == len(data),
+        pos >= len(data),
         "WIRE-012",
         ErrorCode.E_CBOR_MALFORMED,
         f"{len(data) - pos} bytes follow the data item",
@@ -448,8 +463,12 @@ def _fits_shorter_float(item: _Item) -> bool:
             packed = struct.pack(fmt, value)
         except OverflowError:
             continue
-        if struct.unpack(fmt, packed)[0] == value:
+        if struct.unpack(fmt, packed) == (value,):
             return True
+    # True here is stricter only: every input reaching _check_form has a form defect (canonical
+    # input takes the fast path), so it is E_NONCANONICAL either way; dropping the statement
+    # returns None, as falsy as False.
+    # equivalent mutant (const, stmt-remove): see above
     return False
 
 

@@ -113,3 +113,23 @@ def test_depth_ignores_tags_and_string_chunks() -> None:
     assert _code(wf.decode_canonical, tagged) == ErrorCode.E_CBOR_UNSUPPORTED
     chunked = b"\x81" * 32 + b"\x7f\x61\x61\xff"
     assert _code(wf.decode_canonical, chunked) == ErrorCode.E_NONCANONICAL
+
+
+def test_invalid_map_key_check_shared_by_the_driver() -> None:
+    """check_map_key rejects every non-text key and accepts text."""
+    wf.check_map_key("a")
+    for key in (1, b"a", None, True, 1.5):
+        assert _code(wf.check_map_key, key) == ErrorCode.E_CBOR_UNSUPPORTED
+
+
+@pytest.mark.parametrize("head, width", [(0x1C, 16), (0x1D, 32), (0x1E, 64)])
+def test_invalid_reserved_info_with_room_for_an_argument(head: int, width: int) -> None:
+    """Reserved additional information 28-30 is malformed even with bytes enough after it."""
+    data = bytes([head]) + bytes(width)
+    assert _code(wf.decode_canonical, data) == ErrorCode.E_CBOR_MALFORMED
+
+
+@pytest.mark.parametrize("hexdata", ["18", "1900", "6261", "f93e", "816261"])
+def test_invalid_truncated_argument_or_string(hexdata: str) -> None:
+    """An argument or a string cut short by the end of input is malformed."""
+    assert _code(wf.decode_canonical, bytes.fromhex(hexdata)) == ErrorCode.E_CBOR_MALFORMED

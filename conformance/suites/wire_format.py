@@ -94,7 +94,7 @@ def check_decode_accepts_only_canonical(impl: Impl, blob: bytes) -> None:
     expect(again == blob, f"accepted {blob.hex()}, whose deterministic form is {again.hex()}")
 
 
-@check("WIRE-013", "WIRE-001")
+@check("WIRE-013", "WIRE-001", "WIRE-016")
 def check_size_and_depth_limits(impl: Impl) -> None:
     """Items of exactly 1 MiB and 32 levels are accepted; one byte or one level more is not."""
     limit = 1_048_576

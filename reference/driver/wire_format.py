@@ -22,9 +22,12 @@ def _bad(message: str) -> SpecViolation:
 def from_notation(node: Any, depth: int = 0) -> Value:
     """A data-model value from its JSON value notation (spec/16-conformance.md section 4)."""
     # This guard only bounds recursion: encode_canonical rejects any value nested past
-    # MAX_DEPTH with the same E_CBOR_LIMIT, so a tighter or looser bound changes no answer.
+    # MAX_DEPTH with the same E_CBOR_LIMIT, so a tighter or looser bound changes no answer
+    # (a node at depth 33 already has 33 containers around it). Without the guard the
+    # recursion is still bounded: the driver's JSON reader gives up on notation nested about
+    # 500 deep, well before this recursion would reach Python's limit.
     require(
-        # equivalent mutant (const): encode_canonical enforces the same limit and code
+        # equivalent mutant (const, cmp-flip, require-true): encode_canonical rejects alike
         depth <= wire_format.MAX_DEPTH + 1,
         "WIRE-013",
         ErrorCode.E_CBOR_LIMIT,
@@ -63,12 +66,8 @@ def from_notation(node: Any, depth: int = 0) -> Value:
         out: dict[Any, Value] = {}
         for key_node, value_node in body:
             key = from_notation(key_node, depth + 1)
-            require(
-                isinstance(key, str),
-                "WIRE-005",
-                ErrorCode.E_CBOR_UNSUPPORTED,
-                f"map key {key!r} is not a text string",
-            )
+            # before the duplicate check: 1 and true are distinct keys, yet equal in Python
+            wire_format.check_map_key(key)
             require(
                 key not in out,
                 "WIRE-011",

@@ -96,6 +96,22 @@ def decode_cases() -> list[Case]:
         ("indefinite-chunk-type", "byte-string chunk inside an indefinite text", "7f4161ff"),
         ("indefinite-map-odd", "indefinite map ending after a key", "bf6161ff"),
         ("huge-array-count", "array declaring 2^64-1 members", "9bffffffffffffffff"),
+        # Reserved additional information followed by as many bytes as the next widths
+        # would take (16, 32, 64): a decoder that read 28-30 as wider heads would find a
+        # complete but non-shortest integer there instead of a malformed head.
+        ("reserved-info-28-then-16-bytes", "additional information 28, then 16 zero bytes",
+         "1c" + "00" * 16),
+        ("reserved-info-29-then-32-bytes", "additional information 29, then 32 zero bytes",
+         "1d" + "00" * 32),
+        ("reserved-info-30-then-64-bytes", "additional information 30, then 64 zero bytes",
+         "1e" + "00" * 64),
+        ("indefinite-tag-with-content", "major type 6 with indefinite length, then an item "
+         "it could tag", "df00"),
+        ("simple-24-value-31", "two-byte simple value 31, the largest below 32", "f81f"),
+        ("indefinite-text-nested", "an indefinite text as a chunk of an indefinite text",
+         "7f7f6161ffff"),
+        ("indefinite-bytes-nested", "an indefinite byte string as a chunk of another",
+         "5f5f4101ffff"),
     ]
     cases += [_decode(f"malformed-{cid}", ("WIRE-012",), desc, h, "invalid", bad)
               for cid, desc, h in malformed]
@@ -106,6 +122,20 @@ def decode_cases() -> list[Case]:
                          "33 arrays, the innermost empty: an empty array counts as a level",
                          _nested_arrays(32, b"\x80"), "invalid", "E_CBOR_LIMIT",
                          comment="32 x 0x81 around 0x80 (empty array): depth 33"))
+    # Well-formed (so not E_CBOR_MALFORMED): each names the boundary of a well-formedness rule
+    # from the side that is well-formed, where the next check in WIRE-015's order decides.
+    well_formed = [
+        ("simple-24-value-32", "E_CBOR_UNSUPPORTED", "two-byte simple value 32, the smallest "
+         "allowed in two bytes: well-formed, but outside the data model", "f820"),
+        ("indefinite-array-one-member", "E_NONCANONICAL", "an indefinite array of one member "
+         "(only a map needs an even count before its break)", "9f01ff"),
+        ("indefinite-map-one-pair", "E_NONCANONICAL", "an indefinite map of one key and value",
+         "bf616101ff"),
+        ("indefinite-text-definite-chunk", "E_NONCANONICAL", "an indefinite text whose chunk "
+         "is a definite text", "7f6161ff"),
+    ]
+    cases += [_decode(f"well-formed-{cid}", ("WIRE-012", "WIRE-015"), desc, h, "invalid", code)
+              for cid, code, desc, h in well_formed]
     unsupported = [
         ("tag-bignum", "WIRE-003", "tag 2 bignum for 1", "c24101"),
         ("tag-datetime", "WIRE-003", "tag 0 date/time string", "c06130"),
@@ -162,21 +192,41 @@ def decode_cases() -> list[Case]:
          "E_CBOR_UNSUPPORTED"),
         ("unsupported-after-noncanonical-item", "non-shortest int, then undefined",
          "821800f7", "E_CBOR_UNSUPPORTED"),
+    ]
+    cases += [_decode(f"precedence-{cid}", ("WIRE-015",), desc, h, "invalid", code)
+              for cid, desc, h, code in precedence]
+    # WIRE-013's depth at exactly the limit in input that reaches the structural checks (it
+    # is not canonical), and what does and does not count as a level.
+    maps32 = "a16161" * 32
+    depth = [
+        ("depth-32-noncanonical", "32 arrays around a non-shortest 0: depth 32 is within the "
+         "limit, so only the form is wrong", _nested_arrays(32, b"\x18\x00"), "E_NONCANONICAL"),
+        ("depth-32-maps-noncanonical", "32 maps (each {'a': ...}) around a non-shortest 0",
+         maps32 + "1800", "E_NONCANONICAL"),
+        ("depth-33-maps", "33 maps (each {'a': ...}) around 0: maps count as levels",
+         "a16161" * 33 + "00", "E_CBOR_LIMIT"),
         ("tag-does-not-count-as-depth", "a tag inside 32 arrays: depth 32 (tags are not "
          "containers), so the tag is reported, not the limit",
          _nested_arrays(32, b"\xc2\x41\x01"), "E_CBOR_UNSUPPORTED"),
         ("chunk-does-not-count-as-depth", "an indefinite text inside 32 arrays: depth 32 "
          "(strings are not containers), so it is only non-deterministic",
          _nested_arrays(32, b"\x7f\x61\x61\xff"), "E_NONCANONICAL"),
+        ("tag-between-arrays", "32 arrays, a tag, then an array holding 0: the tag adds no "
+         "level and takes none away, so the inner array is at depth 33",
+         _nested_arrays(32, b"\xc0\x81\x00"), "E_CBOR_LIMIT"),
     ]
-    cases += [_decode(f"precedence-{cid}", ("WIRE-015",), desc, h, "invalid", code)
-              for cid, desc, h, code in precedence]
+    cases += [_decode(f"precedence-{cid}", ("WIRE-013", "WIRE-015"), desc, h, "invalid", code)
+              for cid, desc, h, code in depth]
     # In the data model, so not E_CBOR_UNSUPPORTED: each of these is rejected only for its
     # form. They pin down what WIRE-003/WIRE-004 leave in: untagged items and all 3 float widths.
     in_model = [
         ("untagged-noncanonical", ("WIRE-003",), "no tag anywhere, a non-shortest integer",
          "821800a0"),
-        ("float16-noncanonical-neighbour", ("WIRE-004",),
+        ("simple-values-noncanonical-neighbour", ("WIRE-004",),
+         "false, true and null next to a non-shortest integer", "84f4f5f61800"),
+        ("text-key-noncanonical-value", ("WIRE-005",),
+         "a text key (in the model) whose value is a non-shortest 0", "a161611800"),
+        ("float16-noncanonical-neighbour", ("WIRE-004", "WIRE-008"),
          "binary16 1.5 (a float, not a simple value) next to a non-shortest integer",
          "82f93e001800"),
         ("float32-is-a-float", ("WIRE-004", "WIRE-008"), "1.5 as binary32 (info 26)",
@@ -217,7 +267,8 @@ def encode_cases() -> list[Case]:
             {"array": [{"bytes": "00ff"}, _t(""), _t("strata")]}),
         enc("depth-32", ("WIRE-013",) + ok, "32 nested arrays",
             _nest_notation(32)),
-        enc("int-too-large", ("WIRE-002",), "2^64 needs a bignum tag", _i(2**64),
+        enc("int-too-large", ("WIRE-002", "WIRE-001", "WIRE-016"), "2^64 needs a bignum tag "
+            "(outside the model: it has no deterministic encoding to write)", _i(2**64),
             "invalid", "E_CBOR_UNSUPPORTED"),
         enc("int-too-small", ("WIRE-002",), "-2^64-1 needs a bignum tag", _i(-(2**64) - 1),
             "invalid", "E_CBOR_UNSUPPORTED"),
@@ -233,8 +284,9 @@ def encode_cases() -> list[Case]:
             "E_CBOR_UNSUPPORTED"),
         enc("float-infinity", ("WIRE-006",), "+infinity", {"float": "7ff0000000000000"},
             "invalid", "E_CBOR_UNSUPPORTED"),
-        enc("depth-33", ("WIRE-013",), "33 nested arrays", _nest_notation(33), "invalid",
-            "E_CBOR_LIMIT"),
+        enc("depth-33", ("WIRE-013", "WIRE-001", "WIRE-016"),
+            "33 nested arrays: no encoding of it may be produced", _nest_notation(33),
+            "invalid", "E_CBOR_LIMIT"),
         enc("bad-notation-int", ("CONF-007",), "'int' given as a JSON number", {"int": 5},
             "invalid", "E_BAD_REQUEST"),
     ]
@@ -308,6 +360,8 @@ def envelope_cases() -> list[Case]:
             base),
         _op("valid-wall-zero", ("WIRE-022",), "wall_ms 0 and logical 65535 are in range",
             _envelope(ts=[0, 65535, _author()])),
+        _op("valid-wall-max", ("WIRE-022",), "wall_ms 2^48-1, the largest 48-bit value",
+            _envelope(ts=[2**48 - 1, 0, _author()])),
         _op("valid-unsigned-shape", ("WIRE-025",), "sig null is a valid shape",
             _envelope(sig=None)),
         _op("noncanonical", ("WIRE-001",), "envelope keys out of order", None, "invalid",
@@ -316,7 +370,8 @@ def envelope_cases() -> list[Case]:
         _op("not-a-map-null", ("WIRE-018",), "null instead of a map", None, "invalid", bad),
         _op("not-a-map-int", ("WIRE-018",), "the integer 7 instead of a map", 7, "invalid",
             bad),
-        _op("not-a-map-key-names", ("WIRE-018",), "an array of the six key names",
+        _op("not-a-map-key-names", ("WIRE-018", "WIRE-027"), "an array of the six key names: "
+            "the map shape is checked before the key set",
             ["author", "id", "payload", "sig", "ts", "v"], "invalid", bad),
         _op("missing-key", ("WIRE-019",), "no 'sig' key", missing, "invalid", bad),
         _op("extra-key", ("WIRE-019",), "an unknown key 'extra'", extra, "invalid", bad),
@@ -336,6 +391,15 @@ def envelope_cases() -> list[Case]:
             _envelope(ts=[1_700_000_000_000, 65536, _author()]), "invalid", "E_HLC_RANGE"),
         _op("ts-wall-range", ("WIRE-022",), "wall_ms 2^48",
             _envelope(ts=[2**48, 0, _author()]), "invalid", "E_HLC_RANGE"),
+        _op("ts-wall-negative", ("WIRE-022",), "wall_ms -1: an integer below the 48-bit range",
+            _envelope(ts=[-1, 0, _author()]), "invalid", "E_HLC_RANGE"),
+        _op("ts-logical-negative", ("WIRE-022",), "logical -1: an integer below the 16-bit "
+            "range", _envelope(ts=[1_700_000_000_000, -1, _author()]), "invalid",
+            "E_HLC_RANGE"),
+        _op("ts-wall-float", ("WIRE-022",), "wall_ms the float 1.0, not an integer",
+            _envelope(ts=[1.0, 0, _author()]), "invalid", bad),
+        _op("ts-logical-text", ("WIRE-022",), "logical the text '0', not an integer",
+            _envelope(ts=[1_700_000_000_000, "0", _author()]), "invalid", bad),
         _op("ts-node-not-author", ("WIRE-023",), "ts node differs from author",
             _envelope(ts=[1_700_000_000_000, 0, b"\x07" * 32]), "invalid", bad),
         _op("payload-no-type", ("WIRE-024",), "payload without 'type'",
@@ -350,10 +414,25 @@ def envelope_cases() -> list[Case]:
             "invalid", "E_ID_KIND"),
         _op("order-ts-before-sig", ("WIRE-027",), "ts out of range and a short sig: ts first",
             _envelope(ts=[2**48, 0, _author()], sig=b"\x00"), "invalid", "E_HLC_RANGE"),
-        _op("order-author-before-ts", ("WIRE-027",), "a 31-byte author and ts out of range: "
-            "the author is checked first", _envelope(author=_author()[:31],
-                                                     ts=[2**48, 0, _author()]),
+        _op("order-author-before-ts", ("WIRE-027", "WIRE-021"), "a 31-byte author and ts out "
+            "of range: the author is checked first", _envelope(author=_author()[:31],
+                                                               ts=[2**48, 0, _author()]),
             "invalid", bad),
+        _op("order-text-author-before-ts", ("WIRE-027", "WIRE-021"), "a 32-character text "
+            "author (not a byte string) and ts out of range: the author is checked first",
+            _envelope(author="a" * 32, ts=[2**48, 0, _author()]), "invalid", bad),
+        _op("order-keys-before-ts", ("WIRE-027", "WIRE-019"), "an unknown key 'extra' and ts "
+            "out of range: the key set is checked first",
+            dict(_envelope(ts=[2**48, 0, _author()]), extra=1), "invalid", bad),
+        _op("order-version-before-ts", ("WIRE-027", "WIRE-020"), "version 2 and ts out of "
+            "range: the version is checked first", _envelope(v=2, ts=[2**48, 0, _author()]),
+            "invalid", bad),
+        _op("order-version-float-before-ts", ("WIRE-027", "WIRE-020"), "version 1.0 and ts out "
+            "of range: the version is checked first",
+            _envelope(v=1.0, ts=[2**48, 0, _author()]), "invalid", bad),
+        _op("order-id-shape-before-id-form", ("WIRE-027", "WIRE-021"), "the id as text: it is "
+            "not a byte string (E_ENVELOPE_INVALID) before its form is judged (chapter 04)",
+            _envelope(id="op_x"), "invalid", bad),
     ]
 
 
