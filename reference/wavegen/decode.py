@@ -262,7 +262,7 @@ def run_inference(cache: wcache.Cache, prepared: Prepared, request: Request, con
         hidden, logits = compute_positions(prepared.weights, [*sequence, *draft])
         calls += 1  # [WAVE-024]
         rows = logits[start:start + len(draft) + 1]  # (k + 1, V)
-        coherences = coherence.compute_step_coherences(rows)  # [WAVE-001]
+        coherences = coherence.compute_step_coherences(rows)  # [WAVE-022] what the gates average
         tokens, accepted = verify_draft(rows, draft, trace)
         for j, token in enumerate(tokens):
             emit(token, rows[j], hidden[start + j], coherences[j])
