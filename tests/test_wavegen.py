@@ -54,21 +54,26 @@ def infer(c: wcache.Cache, p: decode.Prepared, prompt: str = P1, max_tokens: int
 # --- coherence (section 2) --------------------------------------------------------------------
 
 
+def step_coherence(logits: torch.Tensor) -> float:
+    """The coherence of one step's logits (n,), through the batched function."""
+    return coherence.compute_step_coherences(logits)[0]
+
+
 def test_uniform_logits_have_coherence_zero() -> None:
     """Equal logits are the uniform distribution: coherence 0."""
-    assert abs(coherence.compute_step_coherence(torch.zeros(258))) < 1e-12
+    assert abs(step_coherence(torch.zeros(258))) < 1e-12
 
 
 def test_two_logits_match_the_closed_form() -> None:
     """Logits 1, 0 give 1 - H(e/(e+1)) / ln 2."""
     p = math.e / (math.e + 1)
     want = 1 - (-(p * math.log(p) + (1 - p) * math.log(1 - p))) / math.log(2)
-    assert abs(coherence.compute_step_coherence(torch.tensor([1.0, 0.0])) - want) < 1e-12
+    assert abs(step_coherence(torch.tensor([1.0, 0.0])) - want) < 1e-12
 
 
 def test_large_logit_does_not_overflow() -> None:
     """Logits 1000 and 0 give coherence 1, not NaN."""
-    assert coherence.compute_step_coherence(torch.tensor([1000.0, 0.0])) == pytest.approx(1.0)
+    assert step_coherence(torch.tensor([1000.0, 0.0])) == pytest.approx(1.0)
 
 
 def test_window_coherence_is_the_mean_of_the_last_observed_steps() -> None:
@@ -84,7 +89,14 @@ def test_window_coherence_is_the_mean_of_the_last_observed_steps() -> None:
 def test_invalid_one_logit() -> None:
     """A single logit cannot be normalised by ln(1)."""
     with rejects(BAD, "WAVE-001"):
-        coherence.compute_step_coherence(torch.tensor([1.0]))
+        step_coherence(torch.tensor([1.0]))
+
+
+def test_invalid_mean_of_no_rows() -> None:
+    """A shape [0, n] holds no step, whose mean coherence is undefined."""
+    assert coherence.compute_step_coherences(torch.zeros(0, 258)) == []
+    with rejects(BAD, "WAVE-002"):
+        coherence.compute_window_coherence([])
 
 
 def test_invalid_non_finite_logit() -> None:

@@ -34,11 +34,10 @@ LINEAGE_LAYERS: tuple[str, ...] = tuple(n for n in hierarchy.LAYER_NAMES if n !=
 def compute_scope(base_model_id: str, layers: Sequence[tuple[str, Sequence[bytes]]]) -> bytes:
     """BLAKE3-256 of canonical CBOR {"base", "lineage": [[name, [op ids]] x 4]} [WAVE-003].
 
-    `layers` are the five layers of a hierarchy in order, as for the provenance hash;
-    the context layer's ops are left out [WAVE-004].
+    `layers` are the five layers of a hierarchy in order, as for the provenance hash (both
+    callers build them so: wave.scope from LAYER_NAMES, a snapshot from its layers); the
+    context layer's ops are left out [WAVE-004].
     """
-    require([name for name, _ in layers] == list(hierarchy.LAYER_NAMES), "WAVE-003", BAD,
-            "a scope is computed from the five layers in order")
     value: wire_format.Value = {
         "base": base_model_id,
         # [WAVE-004] foundation, domain, swarm, agent: never context, never a float
@@ -61,7 +60,12 @@ def check_window(window: Sequence[int]) -> None:
     """A window of 1 to 128 token ids, each 0 to 257 [WAVE-005]."""
     require(1 <= len(window) <= model.CONFIG.context, "WAVE-005", BAD,
             f"a window holds 1 to {model.CONFIG.context} token ids, got {len(window)}")
-    for t in window:
+    check_token_ids(window)
+
+
+def check_token_ids(tokens: Sequence[int]) -> None:
+    """Every token id 0 to 257 [WAVE-005]."""
+    for t in tokens:
         require(0 <= t < model.CONFIG.vocab_size, "WAVE-005", BAD,
                 f"token {t} is outside 0..{model.CONFIG.vocab_size - 1}")
 
@@ -159,8 +163,7 @@ class Cache:
 
 
 def new_cache(capacity: int, listener: Listener | None = None, keep_gone: bool = False) -> Cache:
-    """An empty cache of `capacity` live entries at tick 0."""
-    require(capacity >= 1, "WAVE-029", BAD, f"a cache holds at least one entry, got {capacity}")
+    """An empty cache of `capacity` live entries at tick 0 (decode.check_config checks it)."""
     return Cache(capacity, listener=listener, gone=[] if keep_gone else None)
 
 
@@ -184,10 +187,9 @@ def apply_event(cache: Cache, entry: Entry, event: str) -> None:
         cache.listener(entry, event)
 
 
-def advance_tick(cache: Cache) -> int:
+def advance_tick(cache: Cache) -> None:
     """Advance the logical tick by one (an inference or a store event) [WAVE-010]."""
     cache.tick += 1
-    return cache.tick
 
 
 def touch(cache: Cache, entry: Entry) -> None:
@@ -235,17 +237,15 @@ def record_verification(cache: Cache, entry: Entry, accepted: int, drafted: int)
 
 
 def record_jump(cache: Cache, entry: Entry) -> None:
-    """A jump hit: served without verification, so never a success [WAVE-012]."""
+    """A jump hit delivers `jump` (section 5.4), never `success`: nothing verified it [WAVE-008]."""
     apply_event(cache, entry, "jump")
 
 
 def store(cache: Cache, signature: bytes, scope: bytes, window: Sequence[int],
           block: Sequence[int], snapshot: bytes, sources: Iterable[bytes]) -> str:
     """Store a block under a signature; returns the event: WaveGenStore, restore or replace."""
-    # both callers pass a non-empty block: a store event is checked first (1 <= len <= L,
-    # WAVE-029) and an inference's block runs from i to min(i + L - 1, v - 1) with i <= v - 1
-    # equivalent mutant (require-true): unreachable, every caller passes a non-empty block
-    require(len(block) >= 1, "WAVE-022", BAD, "a block holds at least one token")
+    # both callers pass 1 to L tokens: a store event's block is checked first, and an
+    # inference's block runs from i to min(i + L - 1, v - 1) with i <= v - 1
     cache.stats.stores += 1  # [WAVE-012] creations, restores and replacements
     new_sources = frozenset(sources)
     entry = cache.live.get(signature)
@@ -312,8 +312,6 @@ def get_hit_rate(cache: Cache) -> tuple[int, int]:
 
 
 def get_consolidation_candidates(cache: Cache) -> list[Entry]:
-    """The live Confirmed entries, by signature: blocks a later inference reproduced [WAVE-025]."""
-    # no driver command lists the candidates; wave.run's trace shows every entry's state
-    # outside the harness (stmt-remove, cmp-flip): no driver command calls it;
-    # test_repeat_is_served_from_the_cache_with_the_same_output
+    """The live Confirmed entries, by signature: blocks a later inference reproduced (6.1)."""
+    # an in-process convenience: wave.run makes them available as its trace's `entries`
     return [cache.live[s] for s in sorted(cache.live) if cache.live[s].state == CONFIRMED]

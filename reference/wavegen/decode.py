@@ -114,10 +114,8 @@ class Prepared:
 
 
 def get_inference_hit_rate(result: InferenceResult) -> tuple[int, int]:
-    """The inference's own (hits, uses): its lookups that hit, and all of them [WAVE-025]."""
-    # wave.run reports the inference's lookups, from which this pair is counted
-    # outside the harness (stmt-remove): no driver command calls it;
-    # test_repeat_is_served_from_the_cache_with_the_same_output
+    """The inference's own (hits, uses): its lookups that hit, and all of them (section 6.1)."""
+    # an in-process convenience: wave.run makes the pair available as the result's `lookups`
     return sum(x.hit for x in result.lookups), len(result.lookups)
 
 
@@ -134,6 +132,9 @@ def compute_positions(weights: model.Weights, tokens: Sequence[int],
     The sequence is padded to the full context, so every call multiplies tensors of
     one shape; with causal attention, position p then depends only on tokens 0..p.
     """
+    # equivalent mutant (stmt-remove): every sequence the driver passes is already valid: the
+    # prompt is checked by encode_prompt, picks are ids of the vocabulary, stored blocks are
+    # checked by their store event, and drafts are cut to the room left in the context
     model.check_tokens(tokens, config)
     device = weights["tok_emb"].device
     t = len(tokens)
@@ -161,12 +162,18 @@ def cut_draft(block: Sequence[int], room: int) -> tuple[int, ...]:
 
 
 def _pick(row: torch.Tensor, trace: Trace | None) -> int:
-    """The greedy pick of chapter 13 (smallest id among equal largest) [LORA-026]."""
-    values = row.tolist()
+    """Chapter 13's greedy pick of one row, its top-2 gap recorded for the vector generator."""
     if trace is not None:
         top = torch.topk(row, 2).values.tolist()
         trace.picks.append((top[0], top[1]))
-    return model.select_greedy_token(values)
+    return model.select_greedy_token(row.tolist())
+
+
+def _gate(c: float, threshold: float, trace: Trace | None) -> bool:
+    """Whether a window's coherence is above a threshold, the margin recorded for the generator."""
+    if trace is not None:
+        trace.gates.append((c, threshold))
+    return c > threshold
 
 
 def verify_draft(rows: torch.Tensor, draft: Sequence[int],
@@ -180,10 +187,10 @@ def verify_draft(rows: torch.Tensor, draft: Sequence[int],
     eos = model.CONFIG.eos
     tokens: list[int] = []
     accepted = 0
-    for j in range(len(draft) + 1):
+    for j, wanted in enumerate([*draft, None]):  # None: the position after the last token
         token = _pick(rows[j], trace)  # [WAVE-016] greedy decoding's own token
         tokens.append(token)
-        matched = j < len(draft) and token == draft[j]
+        matched = token == wanted
         accepted += matched
         if token == eos or not matched:  # EOS, the first disagreement, or the bonus token
             break
@@ -192,7 +199,7 @@ def verify_draft(rows: torch.Tensor, draft: Sequence[int],
 
 def run_inference(cache: wcache.Cache, prepared: Prepared, request: Request, config: Config,
                   trace: Trace | None = None) -> InferenceResult:
-    """Greedy decoding of one request with the cache in its mode (section 5) [WAVE-014]."""
+    """Greedy decoding of one request with the cache in its mode (section 5)."""
     require(request.mode in MODES, "WAVE-029", BAD,
             f"mode is one of {', '.join(MODES)}, got {request.mode!r}")
     sequence = model.encode_prompt(request.prompt)  # [LORA-025]
@@ -229,17 +236,16 @@ def run_inference(cache: wcache.Cache, prepared: Prepared, request: Request, con
         # lossless draft needs room for the model's own token after it.
         if looks_up and (mode != "lossless" or room >= 2):
             c = coherence.get_trajectory_coherence(trajectory, w)
-            if c is not None:
-                if trace is not None:
-                    trace.gates.append((c, config.jump_threshold))
-                if c > config.jump_threshold:
-                    signature = wcache.compute_signature(prepared.scope, out[-w:])
-                    entry = wcache.lookup(cache, signature)
-                    if entry is None:
-                        lookups.append(Lookup(at, signature, False))
-                    else:
-                        # [WAVE-015] room for the model's own token after a lossless draft
-                        draft = cut_draft(entry.block, room - 1 if mode == "lossless" else room)
+            # [WAVE-014] a lookup once w steps are observed and their coherence is above the
+            # jump threshold
+            if c is not None and _gate(c, config.jump_threshold, trace):
+                signature = wcache.compute_signature(prepared.scope, out[-w:])
+                entry = wcache.lookup(cache, signature)
+                if entry is None:
+                    lookups.append(Lookup(at, signature, False))
+                else:
+                    # [WAVE-015] room for the model's own token after a lossless draft
+                    draft = cut_draft(entry.block, room - 1 if mode == "lossless" else room)
         if entry is not None and mode == "jump":
             # [WAVE-019] emitted without a forward pass: unverified, unobserved
             lookups.append(Lookup(at, signature, True, len(draft)))
@@ -256,7 +262,7 @@ def run_inference(cache: wcache.Cache, prepared: Prepared, request: Request, con
         hidden, logits = compute_positions(prepared.weights, [*sequence, *draft])
         calls += 1  # [WAVE-024]
         rows = logits[start:start + len(draft) + 1]  # (k + 1, V)
-        coherences = coherence.compute_step_coherences(rows)  # [WAVE-001]
+        coherences = coherence.compute_step_coherences(rows)  # [WAVE-022] what the gates average
         tokens, accepted = verify_draft(rows, draft, trace)
         for j, token in enumerate(tokens):
             emit(token, rows[j], hidden[start + j], coherences[j])
@@ -284,9 +290,7 @@ def store_trajectory(cache: wcache.Cache, prepared: Prepared, request: Request, 
     stored = 0
     for i in range(w, verified):  # i: the first token of the block
         c = coherence.compute_window_coherence(steps[i - w:i])  # [WAVE-002]
-        if trace is not None:
-            trace.gates.append((c, config.cache_threshold))
-        if c > config.cache_threshold:
+        if _gate(c, config.cache_threshold, trace):
             signature = wcache.compute_signature(prepared.scope, out[i - w:i])
             wcache.store(cache, signature, prepared.scope, out[i - w:i],
                          out[i:min(i + config.block, verified)], prepared.snapshot.hash, sources)

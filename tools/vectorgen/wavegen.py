@@ -196,6 +196,9 @@ def coherence_cases() -> list[Case]:
         bad("coherence-minus-infinity", ("WAVE-001",), "A -infinity logit.", "wave.coherence",
             {"logits": {"f32": "3f800000ff800000", "shape": [2]}}, "E_PAYLOAD_INVALID",
             comment="-infinity would be a probability of zero, but logits are finite."),
+        bad("coherence-no-rows", ("WAVE-002",), "Shape [0, 258]: no step, so no mean.",
+            "wave.coherence", {"logits": {"f32": "", "shape": [0, 258]}}, "E_PAYLOAD_INVALID",
+            comment="Boundary: the mean of no step coherence is undefined (section 2.2)."),
         bad("coherence-shape-mismatch", ("CONF-005",), "Two values with shape [3].",
             "wave.coherence", {"logits": {"f32": "3f8000003f800000", "shape": [3]}},
             "E_BAD_REQUEST"),
@@ -239,7 +242,8 @@ def signature_cases() -> list[Case]:
              {"seed": ZERO, "layers": {"swarm": [p, q]}}),
         case("scope-swarm-qp", ("WAVE-003",), "Ops q then p: order changes the scope.",
              "wave.scope", {"seed": ZERO, "layers": {"swarm": [q, p]}}),
-        case("scope-every-layer", ("WAVE-003", "WAVE-004"), "Every layer applied ops.",
+        case("scope-every-layer", ("WAVE-003", "WAVE-004", "LORA-012"),
+             "Every layer applied ops, no layer lists one twice.",
              "wave.scope", {"seed": SEED, "layers": {"foundation": [p], "domain": [q],
                                                      "swarm": [], "agent": [q, p],
                                                      "context": [p]}}),
@@ -322,7 +326,7 @@ def decision_cases() -> list[Case]:
     cases.append(c)
     late = [*g[12:17], (g[17] + 1) % 256, *g[18:24]]
     c, out = run_case("jump-wrong-token", ("WAVE-019", "WAVE-020", "WAVE-022", "WAVE-015",
-                                           "WAVE-024"),
+                                           "WAVE-024", "WAVE-008"),
                       "A wrong block for the window g[8:12] in jump mode: 12 plain steps, then "
                       "the block is emitted as is (wrong at step 17) and the output is "
                       "unverified; only the 8 windows of the 12 computed steps are stored, their "
@@ -340,7 +344,7 @@ def decision_cases() -> list[Case]:
     ensure(stored == {(tuple(g[i - 4:i]), tuple(g[i:12])) for i in range(4, 12)},
            "the stored blocks are not those of the computed steps, cut before the jump")
     cases.append(c)
-    c, out = run_case("jump-room-one", ("WAVE-014", "WAVE-015", "WAVE-019"),
+    c, out = run_case("jump-room-one", ("WAVE-014", "WAVE-015", "WAVE-019", "LORA-027"),
                       "max_tokens 13 in jump mode with a block stored for the window g[8:12]: "
                       "the lookup at step 12 has room 1 and jumps one token, so 12 forward "
                       "passes emit 13 tokens.",
@@ -369,7 +373,7 @@ def decision_cases() -> list[Case]:
     ensure(out["results"][1]["stats"]["uses"] == 0 and out["results"][1]["stats"]["stores"] == 0,
            "high thresholds still looked up or stored")
     cases.append(c)
-    c, out = run_case("room-limits-draft", ("WAVE-014", "WAVE-015"),
+    c, out = run_case("room-limits-draft", ("WAVE-014", "WAVE-015", "LORA-027"),
                       "max_tokens 9: the lookup at step 4 has room 5, so the 12-token block "
                       "drafts 4 and the pass emits 5; no lookup has room 1.",
                       {"seed": SEED, "config": trace,
@@ -476,9 +480,9 @@ def decision_cases() -> list[Case]:
     ensure(r0["scope"] == r1["scope"] and r0["snapshot"] != r1["snapshot"]
            and r1["tokens"] == g and r1["forward_calls"] <= 6, "the context update broke hits")
     cases.append(c)
-    c, out = run_case("store-and-capacity-bounds", ("WAVE-029",),
+    c, out = run_case("store-and-capacity-bounds", ("WAVE-029", "WAVE-010"),
                       "Capacity 65536 (the largest); store events with a block of 1 token and "
-                      "of L = 32 tokens: all accepted.",
+                      "of L = 32 tokens: all accepted, each store event at its own tick.",
                       {"seed": SEED, "config": {**trace, "capacity": 65536},
                        "requests": [{**short, "before": [store(g[:w], g[w:w + 1]),
                                                         store(g[1:w + 1], (g * 2)[:32])]}]},
@@ -495,7 +499,22 @@ def decision_cases() -> list[Case]:
     ensure(out["results"][0]["stats"]["entries"] == 1
            and out["results"][0]["stats"]["evictions"]["capacity"] > 0, "capacity 1 misread")
     cases.append(c)
-    base = {"seed": SEED, "requests": [req]}
+    for slug, bounds, why in (("least", {"window": 1, "block": 1, "jump_threshold": 0.0,
+                                      "cache_threshold": 1.0, "capacity": 1},
+                            "window 1, block 1, jump threshold 0, cache threshold 1 (no store), "
+                            "capacity 1"),
+                           ("greatest", {"window": 16, "block": 127, "jump_threshold": 1.0,
+                                         "cache_threshold": 0.0, "capacity": 65536},
+                            "window 16, block 127, jump threshold 1 (no lookup), cache "
+                            "threshold 0, capacity 65536")):
+        c, out = run_case(f"config-{slug}", ("WAVE-029",),
+                          f"Every configuration value at its {slug} bound: {why}.",
+                          {"seed": SEED, "config": {**trace, **bounds},
+                           "requests": [{"prompt": P2, "max_tokens": 20}]},
+                          "Boundary: each value at the end of its range of section 5.1.")
+        cases.append(c)
+    cases += stop_cases(trace)
+    base: dict[str, Any] = {"seed": SEED, "requests": []}  # the configuration alone
     for slug, cfg, why in (("window-0", {"window": 0}, "one below 1"),
                            ("window-17", {"window": 17}, "one past 16"),
                            ("block-0", {"block": 0}, "one below 1"),
@@ -510,6 +529,12 @@ def decision_cases() -> list[Case]:
     cases += [
         bad("config-unknown-member", ("CONF-005",), "A configuration member 'speed'.",
             "wave.run", {**base, "config": {"speed": 10}}, "E_BAD_REQUEST"),
+        bad("max-tokens-128", ("LORA-027",), "max_tokens 128, one past 127.", "wave.run",
+            {"seed": SEED, "requests": [{**req, "max_tokens": 128}]}, "E_PAYLOAD_INVALID",
+            comment="Boundary: one past the greatest max_tokens."),
+        bad("max-tokens-minus-one", ("LORA-027",), "max_tokens -1, one below 0.", "wave.run",
+            {"seed": SEED, "requests": [{**req, "max_tokens": -1}]}, "E_PAYLOAD_INVALID",
+            comment="Boundary: one below the least max_tokens."),
         bad("mode-unknown", ("WAVE-029",), "Mode 'fast'.", "wave.run",
             {"seed": SEED, "requests": [{**req, "mode": "fast"}]}, "E_PAYLOAD_INVALID"),
         bad("store-window-length", ("WAVE-029",), "A stored window of 3 tokens with w = 4.",
@@ -541,6 +566,48 @@ def decision_cases() -> list[Case]:
             {"seed": SEED, "requests": [{"prompt": "x" * 128, "max_tokens": 1,
                                          "before": [store([1], [1])]}]}, "E_PAYLOAD_INVALID"),
     ]
+    return cases
+
+
+EOS_SEED_LABEL = "eos-0"  # with the prompt "!", the first seed of eos-0, ... emitting EOS early
+
+
+def stop_cases(trace: dict[str, Any]) -> list[Case]:
+    """Chapter 13's stopping rule through the cache: EOS, max_tokens 0, a full context."""
+    cases: list[Case] = []
+    s = seed(EOS_SEED_LABEL)
+    g = greedy("!", 60, s)
+    ensure(len(g) == 20 and g[-1] == 257, f"the EOS prompt emits {g}")
+    c, out = run_case("eos-ends-output", ("LORA-027", "WAVE-016", "WAVE-018"),
+                      "Greedy decoding emits EOS as its 20th token: a plain step of mode off "
+                      "stops there, and so does a lossless verification pass that accepts a "
+                      "stored block ending in EOS.",
+                      {"seed": s, "config": trace,
+                       "requests": [{"prompt": "!", "max_tokens": 60, "mode": "off"},
+                                    {"prompt": "!", "max_tokens": 60,
+                                     "before": [{"store": {"window": g[8:12],
+                                                           "block": g[12:20]}}]}]},
+                      f'Seed: blake3(b"strata/vectors/wavegen/seed-{EOS_SEED_LABEL}"). Its '
+                      "greedy decoding g of the prompt '!' is 20 tokens, EOS last; the stored "
+                      "window is g[8:12], the block g[12:20].")
+    r0, r1 = out["results"]
+    ensure(r0["tokens"] == g and r1["tokens"] == g and r1["lookups"][-1].get("accepted") == 8,
+           "EOS did not end the output")
+    cases.append(c)
+    c, out = run_case("max-tokens-0", ("LORA-027",), "max_tokens 0: no token, no forward call.",
+                      {"seed": SEED, "requests": [{"prompt": P1, "max_tokens": 0}]},
+                      "Boundary: the least max_tokens.")
+    ensure(out["results"][0]["tokens"] == [], "max_tokens 0 emitted a token")
+    cases.append(c)
+    prompt = "x" * 120
+    c, out = run_case("context-full", ("LORA-027", "WAVE-014"),
+                      "A prompt of 120 bytes and max_tokens 127: the context of 128 tokens "
+                      "fills after 7 tokens, and the lookups stop where room falls below 2.",
+                      {"seed": SEED, "config": trace,
+                       "requests": [{"prompt": prompt, "max_tokens": 127}]},
+                      "The prompt is 120 times 'x'.")
+    ensure(len(out["results"][0]["tokens"]) == 7, "the context did not stop the output")
+    cases.append(c)
     return cases
 
 
