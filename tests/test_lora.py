@@ -97,9 +97,17 @@ def test_generator_streams_are_named() -> None:
 
 
 def test_invalid_seed_length() -> None:
-    """A 31-byte seed is rejected."""
+    """A 31-byte seed is rejected, by the seed check and before a base model is built."""
     with rejects(ErrorCode.E_PAYLOAD_INVALID, "LORA-002"):
-        generator.generate_values(bytes(31), "tok_emb", 1, 1.0)
+        generator.check_seed(bytes(31))
+    with rejects(ErrorCode.E_PAYLOAD_INVALID, "LORA-002"):
+        hierarchy.load_base_model(bytes(31))
+
+
+def test_invalid_scale_not_finite() -> None:
+    """An infinite scale gives infinite or NaN elements, which are rejected."""
+    with rejects(ErrorCode.E_PAYLOAD_INVALID, "LORA-004"):
+        generator.generate_values(SEED, "update/x", 64, math.inf)
 
 
 def test_invalid_generator_overflow() -> None:
@@ -290,6 +298,14 @@ def test_invalid_update_non_finite(base: hierarchy.BaseModel) -> None:
     assert torch.equal(h.layers["context"].b["blocks.0.mlp.up"], big)
 
 
+def replay(base: hierarchy.BaseModel, updates: list[hierarchy.Update]) -> hierarchy.Hierarchy:
+    """Rebuild every layer from its pristine state by applying `updates` in order (LORA-015)."""
+    h = hierarchy.new_hierarchy(base)
+    for u in updates:
+        hierarchy.apply_update(h, u.layer, u.target, u.delta_b, u.delta_a, u.op_id)
+    return h
+
+
 def test_replay_equals_incremental(base: hierarchy.BaseModel) -> None:
     """Replaying the updates from pristine state gives bit-identical layers."""
     h = hierarchy.new_hierarchy(base)
@@ -302,8 +318,8 @@ def test_replay_equals_incremental(base: hierarchy.BaseModel) -> None:
             updates.append(u)
             hierarchy.apply_update(h, u.layer, u.target, u.delta_b, u.delta_a, u.op_id)
             hierarchy.forward_merged(base, hierarchy.freeze(h), PROMPT)
-    assert _same(_state(h), _state(hierarchy.replay(base, updates)))
-    assert _same(_state(hierarchy.replay(base, [])), _state(hierarchy.new_hierarchy(base)))
+    assert _same(_state(h), _state(replay(base, updates)))
+    assert _same(_state(replay(base, [])), _state(hierarchy.new_hierarchy(base)))
 
 
 # --- snapshots (section 6) ----------------------------------------------------
@@ -446,27 +462,42 @@ def test_invalid_prompt_too_long() -> None:
         model.encode_prompt("\u00e9" * 64)
 
 
-def test_generation_uses_one_snapshot(base: hierarchy.BaseModel) -> None:
+def test_generation_uses_one_snapshot(base: hierarchy.BaseModel,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Updating the hierarchy while decoding changes nothing in that decoding."""
     h = busy(base)
     snap = hierarchy.freeze(h)
     quiet = hierarchy.generate(base, snap, "strata", 12)
 
-    def learn(step: int, logits: torch.Tensor, token: int) -> None:
-        hierarchy.apply_update(h, "context", "blocks.0.attn.q",
-                               delta(base, "context", "blocks.0.attn.q", f"s{step}", 5.0),
-                               None, op(100))
+    forward_last = model.forward_last
 
-    assert hierarchy.generate(base, snap, "strata", 12, on_step=learn) == quiet
+    def learn(sequence: list[int], weights: model.Weights) -> torch.Tensor:
+        hierarchy.apply_update(h, "context", "blocks.0.attn.q",
+                               delta(base, "context", "blocks.0.attn.q", f"s{len(sequence)}",
+                                     5.0), None, op(100))
+        return forward_last(sequence, weights)
+
+    monkeypatch.setattr(model, "forward_last", learn)  # an update before every step
+    assert hierarchy.generate(base, snap, "strata", 12) == quiet
+    monkeypatch.undo()
     assert hierarchy.generate(base, hierarchy.freeze(h), "strata", 12) != quiet
 
 
-def test_generation_is_deterministic(base: hierarchy.BaseModel) -> None:
+def test_generation_is_deterministic(base: hierarchy.BaseModel,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Two decodings of one snapshot emit the same ids, the unmerged argmax at each step."""
     snap = hierarchy.freeze(busy(base))
     picks: list[int] = []
-    tokens = hierarchy.generate(base, snap, "hello", 10,
-                                on_step=lambda s, lg, t: picks.append(t))
+    forward_last = model.forward_last
+
+    def watch(sequence: list[int], weights: model.Weights) -> torch.Tensor:
+        logits = forward_last(sequence, weights)
+        picks.append(model.select_greedy_token(logits.tolist()))
+        return logits
+
+    monkeypatch.setattr(model, "forward_last", watch)
+    tokens = hierarchy.generate(base, snap, "hello", 10)
+    monkeypatch.undo()
     assert tokens == hierarchy.generate(base, snap, "hello", 10) == picks
     sequence = [256, *b"hello"]
     for t in tokens:

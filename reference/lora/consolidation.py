@@ -126,6 +126,9 @@ def compute_components(w: Sequence[int]) -> tuple[Component, ...]:
         target = hierarchy.TARGETS[index]
         rows_of_b = hierarchy.TARGET_SHAPES[target][0]  # 64 or 256: a power of two
         start = w[4 + 2 * k] % rows_of_b
+        # equivalent mutant (arith-swap, const): only step mod rows_of_b matters, and
+        # 2 (w mod d) + 1 = 2 w + 1 mod rows_of_b whenever rows_of_b divides 2 d (d = rows_of_b
+        # // 2, rows_of_b // 1 or rows_of_b * 2)
         step = 2 * (w[5 + 2 * k] % (rows_of_b // 2)) + 1  # odd, so the rows are distinct
         rows = tuple((start + m * step) % rows_of_b for m in range(WIDTH))
         # [CONS-006] (u / 2^31 - 1) is exact in binary64; rounded once to binary32 (scale 1)
@@ -220,6 +223,7 @@ def compute_autocorrelation(series: Sequence[int]) -> float:
     for x in d:
         den += x * x
     if den == 0.0:  # [CONS-033] zero variance: every count equal, no division
+        # equivalent mutant (const): every count is equal here, so series[-1] is series[0]
         return 1.0 if series[0] > 0 else 0.0
     num = 0.0
     for i in range(n - 1):
@@ -285,6 +289,8 @@ def process_tick(entries: Sequence[Entry], budget: int, used: int) -> tuple[list
 def compute_alignment(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine of two vectors in index order; 0 when either norm is 0 [CONS-045]."""
     dot = na = nb = 0.0
+    # equivalent mutant (const): every caller passes equal lengths (the driver rejects others,
+    # CONS-057; the projection builds both vectors on one union of positions)
     for x, y in zip(a, b, strict=True):
         dot += x * y
         na += x * x

@@ -33,8 +33,10 @@ def compute_stream_label(seed: bytes, name: str) -> bytes:
 
 
 def compute_stream(seed: bytes, name: str, count: int) -> list[int]:
-    """The first `count` little-endian uint32 words of the tensor's BLAKE3 XOF stream [LORA-003]."""
-    check_seed(seed)
+    """The first `count` little-endian uint32 words of the tensor's BLAKE3 XOF stream [LORA-003].
+
+    The seed is checked where a model is built (`model.compute_model_id` comes first).
+    """
     # [LORA-003] element i is read from stream bytes 4i .. 4i+3.
     data = blake3.blake3(compute_stream_label(seed, name)).digest(length=4 * count)
     return list(struct.unpack(f"<{count}I", data))
@@ -52,12 +54,14 @@ def generate_values(seed: bytes, name: str, count: int, scale: float) -> list[fl
     nearest binary32 (ties to even). u / 2^31 - 1 is exact in binary64, so only the
     product and the final narrowing round.
     """
-    # The driver rejects a non-finite scale first; computed scales are 1/sqrt(fan_in).
-    # equivalent mutant (require-true): no caller passes a non-finite scale
-    require(math.isfinite(scale), "LORA-004", BAD, f"scale {scale!r} is not finite")
+    # A non-finite scale needs no check of its own: every element (u / 2^31 - 1) * scale is
+    # then infinite or NaN (0 x inf), which the check of the rounded values rejects.
     wide = [(u / 2**31 - 1.0) * scale for u in compute_stream(seed, name, count)]
     # [LORA-004] array('f') narrows each binary64 to the nearest binary32.
     narrow = array.array("f", wide)  # out-of-range values become infinities here
+    # equivalent mutant (require-true, stmt-remove): the only generated tensors that can
+    # overflow are update deltas, and a non-finite delta makes B + delta_B (or A + delta_A)
+    # non-finite, which LORA-011's last check rejects with the same E_PAYLOAD_INVALID
     require(all(math.isfinite(v) for v in narrow), "LORA-004", BAD,
             f"tensor {name!r} at scale {scale!r} has values beyond binary32")
     return narrow.tolist()

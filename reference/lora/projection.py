@@ -36,21 +36,18 @@ def get_tick(ts: Ts) -> int:
 
 
 def compute_invalidated(ops: Iterable[StoredOp]) -> set[bytes]:
-    """Roots and listed records of retracting ops and their dependents [CONS-022]."""
-    dependents: dict[bytes, list[bytes]] = {}
-    created: set[bytes] = set()
+    """The roots and listed records of every retracting op in the log [CONS-022].
+
+    Their dependents are found while folding: a support is created earlier in the total
+    order than what it supports (DM-027), so `fold` reaches a record after its supports.
+    """
     roots: list[bytes] = []
     for op in ops:
-        record = operations.get_created_record(op.payload)
-        if record is not None and record not in created:  # the first creation's edges
-            created.add(record)
-            for parent in operations.get_supports(op.payload):
-                dependents.setdefault(parent, []).append(record)
         root = operations.get_cascade_root(op.payload)
         if root is not None:
             roots.append(root)
             roots.extend(operations.get_cascade(op.payload))
-    return compute_closure(roots, dependents)
+    return set(roots)
 
 
 def compute_closure(roots: Iterable[bytes], dependents: dict[bytes, list[bytes]]) -> set[bytes]:
@@ -152,10 +149,11 @@ class LearningProjection:
 
     @classmethod
     def rebuild(cls, base: hierarchy.BaseModel, ops: Iterable[StoredOp]) -> LearningProjection:
-        """Fold ops in the total order, whatever their delivery order [CONS-023] [CONS-026]."""
-        ordered = sorted(ops, key=lambda o: o.ts)
+        """Fold ops in the total order, whatever their delivery order [CONS-026]."""
+        ordered = sorted(ops, key=lambda o: o.ts)  # [CONS-023] the total order
         projection = cls(base)
-        projection.invalidated = compute_invalidated(ordered)  # the closure over the whole log
+        # [CONS-022] retractions anywhere in the log, also after the learning they reach
+        projection.invalidated = compute_invalidated(ordered)
         for op in ordered:
             projection.fold(op)
         return projection
@@ -302,7 +300,11 @@ class LearningProjection:
         if any(q.entry.circuit == circuit.id and q.entry.source == inst.agent for q in queue):
             return  # [CONS-036] already pending from this instance
         cost = cons.compute_cost(circuit, cons.RANK[successor])
+        # A circuit writes at most 2 x 8 = 16 positions, and the least budget of a successor
+        # (agent or swarm) is 92: no circuit reaches this return.
+        # equivalent mutant (cmp-flip, stmt-remove): no cost exceeds a successor's budget
         if cost > cons.compute_budget(successor):
+            # equivalent mutant (stmt-remove): no cost exceeds a successor's budget
             return  # [CONS-035] could never fit a tick: never enqueued
         # [CONS-032] the counts of the WINDOW ticks ending at this one, oldest first
         series = [counts.get(t, 0) for t in range(tick - cons.WINDOW + 1, tick + 1)]
@@ -441,6 +443,7 @@ class LearningProjection:
         # equivalent mutant (stmt-remove): no record without a circuit gets this far
         if circuit is None:
             return {}
+        # equivalent mutant (const): a circuit has one value per position (2 x 8 of each)
         return {pos: record.strength * v for pos, v in zip(
             cons.get_positions(circuit, rank), cons.get_values(circuit), strict=True)}
 
@@ -511,18 +514,18 @@ class LearningSet:
     def __init__(self, base: hierarchy.BaseModel) -> None:
         self.base = base
         self.projection = LearningProjection(base)
-        self.rebuilds = 0
 
     def sync(self, log: OpLog) -> LearningProjection:
         """Fold what the log gained since the last sync, or rebuild."""
         ops = list(log.ops())
         hashes = {op.hash for op in ops}
         fresh = [op for op in ops if op.hash not in self.projection.applied]
+        # A rebuild folds the whole log, which is the state CONS-026 requires; mutants that
+        # only rebuild more often (a log never loses an op in cons.run) answer alike:
+        # equivalent mutant (cmp-flip, not-remove): a needless rebuild gives the same state
         if not self.projection.applied <= hashes or not all(
                 self.projection.extend(op) for op in fresh):
             # an op left the applied ops, arrived earlier than one folded, or retracted
             # learning already applied: only a fold of the whole log is right
             self.projection = LearningProjection.rebuild(self.base, ops)
-            # outside the harness (arith-swap, stmt-remove): no driver command reports rebuilds
-            self.rebuilds += 1
         return self.projection

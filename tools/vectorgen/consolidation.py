@@ -374,6 +374,9 @@ def decision_cases() -> list[Case]:
              comment="Boundaries: quality at most 1, hits at most uses."),
         bad("strength-hits-exceed-uses", ("CONS-057",), "hits 3 of 2 uses.", "cons.strength",
             {"quality": 1.0, "hits": 3, "uses": 2}, "E_PAYLOAD_INVALID"),
+        bad("strength-hits-negative", ("CONS-057",), "hits -1 of 0 uses.", "cons.strength",
+            {"quality": 1.0, "hits": -1, "uses": 0}, "E_PAYLOAD_INVALID",
+            comment="Boundary: hits is at least 0."),
         bad("strength-quality-above-1", ("CONS-057",), "Quality 1.5.", "cons.strength",
             {"quality": 1.5, "hits": 0, "uses": 0}, "E_PAYLOAD_INVALID"),
         bad("strength-quality-text", ("CONF-005",), "Quality given as text.", "cons.strength",
@@ -416,7 +419,7 @@ def decision_cases() -> list[Case]:
     for label, values, description in series:
         stable, rho = cons.is_stable(values)
         ensure(abs(rho - cons.STABLE_THRESHOLD) > MARGIN, f"stability-{label}: narrow margin")
-        reqs = ("CONS-001", "CONS-033", "CONS-034") if len(values) != 8 else (
+        reqs = ("CONS-001", "CONS-033", "CONS-034", "CONS-057") if len(values) != 8 else (
             "CONS-001", "CONS-032", "CONS-033", "CONS-034")
         cases.append(case(f"stability-{label}", reqs, description, "cons.stability",
                           {"series": values}, floats=True))
@@ -424,6 +427,16 @@ def decision_cases() -> list[Case]:
         cases.append(case(f"stability-avalanche-{k}", ("CONS-033", "CONS-034"),
                           f"Avalanche pattern {k} of the lifecycle vector at its last tick.",
                           "cons.stability", {"series": list(counts)}, floats=True))
+    exact = [0, 0, 0, 0, 2, 2, 3, 1]
+    ensure(cons.is_stable(exact) == (True, cons.STABLE_THRESHOLD),
+           "stability-exactly-threshold: not exactly 0.5")
+    cases.append(case("stability-exactly-threshold", ("CONS-034", "CONS-033", "CONS-032"),
+                      "Autocorrelation exactly 0.5 with 8 activations: stable (at least 0.5).",
+                      "cons.stability", {"series": exact}, floats=True,
+                      comment="Mean 1; deviations -1, -1, -1, -1, 1, 1, 2, 0; denominator 10, "
+                              "numerator 1 + 1 + 1 - 1 + 1 + 2 + 0 = 5; every sum is of small "
+                              "integers, exact in any order, so 5 / 10 is exactly 0.5 and no "
+                              "margin is needed."))
     cases += [
         bad("stability-empty", ("CONS-057",), "An empty series.", "cons.stability",
             {"series": []}, "E_PAYLOAD_INVALID"),
@@ -494,6 +507,11 @@ def queue_cases() -> list[Case]:
             {"budget": -1, "used": 0, "entries": []}, "E_PAYLOAD_INVALID"),
         bad("queue-used-negative", ("CONS-057",), "Used -1.", "cons.queue_tick",
             {"budget": 92, "used": -1, "entries": []}, "E_PAYLOAD_INVALID"),
+        bad("queue-priority-beyond-binary64", ("CONS-057",),
+            "A priority given as the integer 10^400, which has no finite binary64 value.",
+            "cons.queue_tick", {"budget": 92, "used": 0,
+                                "entries": [{**entry("o", 0.6), "priority": 10**400}]},
+            "E_PAYLOAD_INVALID", comment="A priority is a finite number."),
     ]
 
 
@@ -563,6 +581,13 @@ def resonance_cases() -> list[Case]:
         bad("resonance-lengths", ("CONS-057",), "Contributions of 2 and 3 values.",
             "cons.resonance", {"a": f32([1.0, 0.0]), "b": f32([1.0, 0.0, 0.0])},
             "E_PAYLOAD_INVALID"),
+        case("resonance-one-value", ("CONS-057", "CONS-045"),
+             "Contributions of one value each (2 and -3): alignment -1.", "cons.resonance",
+             {"a": f32([2.0]), "b": f32([-3.0])}, floats=True,
+             comment="Boundary: a contribution holds at least one value."),
+        bad("resonance-empty", ("CONS-057",), "Two empty contributions.", "cons.resonance",
+            {"a": {"f32": "", "shape": [0]}, "b": {"f32": "", "shape": [0]}},
+            "E_PAYLOAD_INVALID", comment="Boundary: zero values, one fewer than the least."),
         bad("resonance-nan", ("CONS-057",), "A NaN component.", "cons.resonance",
             {"a": {"f32": "7fc00000", "shape": [1]}, "b": f32([1.0])}, "E_PAYLOAD_INVALID"),
         bad("resonance-shape", ("CONF-005",), "A shape that does not match the bytes.",
@@ -594,6 +619,14 @@ def resonance_cases() -> list[Case]:
                               "17 / 20 = 0.85; (1 + 0.85) + 0.85 = 2.7 and 2.7 / 3 = 0.9, "
                               "each step exact to the binary64 nearest 0.9; every sum is of small "
                               "integers, exact in any order, so no margin is needed."))
+    cases.append(case("vertical-one-value", ("CONS-057", "CONS-050", "CONS-051"),
+                      "One value in each layer (1, 2, 0.5): alignment 1, fast-tracked.",
+                      "cons.vertical", {"context": f32([1.0]), "agent": f32([2.0]),
+                                        "swarm": f32([0.5])}, floats=True,
+                      comment="Boundary: a vector holds at least one value."))
+    cases.append(bad("vertical-three-lengths", ("CONS-057",), "Vectors of 1, 2 and 3 values.",
+                     "cons.vertical", {"context": f32([1.0]), "agent": f32([1.0, 0.0]),
+                                       "swarm": f32([1.0, 2.0, 0.0])}, "E_PAYLOAD_INVALID"))
     cases.append(bad("vertical-lengths", ("CONS-057",), "Vectors of different lengths.",
                      "cons.vertical", {"context": f32([1.0]), "agent": f32([1.0]),
                                        "swarm": f32([1.0, 2.0])}, "E_PAYLOAD_INVALID"))
@@ -714,7 +747,9 @@ def operation_cases() -> list[Case]:
                "A bad layer and a 31-byte circuit: the layer comes first in the table.",
                {"type": "LoraWeaken", "learning": art, "layer": "Agent", "circuit": cid[:31],
                 "supports": [ev_id]}, "E_PAYLOAD_INVALID"),
-        bad_op("op-migrate-skips-layer", ("CONS-019",), "A migration from context to swarm.",
+        bad_op("op-migrate-skips-layer", ("CONS-019", "OPS-017"),
+               "A migration from context to swarm: a rule between fields, checked when the "
+               "payload is parsed.",
                {"type": "LoraMigrate", "learning": art, "circuit": cid, "source": "context",
                 "target": "swarm", "supports": [ev_id]}, "E_PAYLOAD_INVALID"),
         bad_op("op-migrate-downward", ("CONS-019",), "A migration from agent to context.",
@@ -723,7 +758,8 @@ def operation_cases() -> list[Case]:
         bad_op("op-migrate-into-foundation", ("CONS-019",), "A migration from domain.",
                {"type": "LoraMigrate", "learning": art, "circuit": cid, "source": "domain",
                 "target": "foundation", "supports": [ev_id]}, "E_PAYLOAD_INVALID"),
-        bad_op("op-resonate-same-record", ("CONS-020",), "a equals b.",
+        bad_op("op-resonate-same-record", ("CONS-020", "OPS-017"),
+               "a equals b: a rule between fields, checked when the payload is parsed.",
                {"type": "LoraResonate", "learning": art, "a": art2, "b": art2,
                 "supports": sorted([art2, ev_id])}, "E_PAYLOAD_INVALID"),
         bad_op("op-resonate-unlisted", ("CONS-020",), "b is not among the supports.",
@@ -816,10 +852,12 @@ def run_cases() -> list[Case]:
             q_screening(node, "context"), q_screening(node, "agent")]))
     s.learn("a", "LoraMigrate", 7, records, circuit=c.id, source="agent", target="swarm")
     cases.append(run_case(
-        "run-pending-state", ("CONS-035", "CONS-037"),
-        "Before the handoff: the queue of the agent instance holds the circuit with its "
-        "priority 0.625.", s, [Q_QUEUES, q_snapshot(node)], ops=s.ops[:-2]))
-    cases += [_priority_run(), _weaken_run(), *_resonance_runs(), _fast_track_run(),
+        "run-pending-state", ("CONS-035", "CONS-036", "CONS-037"),
+        "Before the handoff: the queue of the agent instance holds the circuit once, with its "
+        "priority 0.625, though the fifth consolidation at tick 5 found it stable again.", s,
+        [Q_QUEUES, q_snapshot(node)], ops=s.ops[:-2]))
+    cases += [_priority_run(), _weaken_run(), *_resonance_runs(), _resonance_bandwidth_run(),
+              _fast_track_run(),
               _homeostasis_run(), _homeostasis_ignored_run(), _not_creator_run(),
               *_tombstone_runs()]
     return cases
@@ -920,6 +958,49 @@ def _resonance_runs() -> list[Case]:
     return out
 
 
+def _resonance_bandwidth_run() -> Case:
+    """Three resonances of two different circuits each in one tick: the third is over."""
+    s = Script("resonance-bandwidth")
+    names = [list(b"alpha"), list(b"beta"), list(b"gamma")]
+    circuits = [circuit_of(t) for t in names]
+    records = {agent: {c.id: _stable(s, agent, t)[0] for t, c in zip(names, circuits,
+                                                                     strict=True)}
+               for agent in ("a", "b")}
+    moved: dict[tuple[str, bytes], bytes] = {}
+    for agent in ("a", "b"):
+        queue = project(s.ops).get_queue(("agent", s.author(agent).node))
+        ensure(len(queue) == 3, "resonance-bandwidth: three circuits are not queued")
+        for e in queue:  # in queue order: each migration takes the head
+            moved[(agent, e.circuit)] = s.learn(agent, "LoraMigrate", 5, records[agent][e.circuit],
+                                                circuit=e.circuit, source="context",
+                                                target="agent")
+    pairs = [(circuits[k].id, circuits[(k + 1) % 3].id) for k in range(3)]
+    for ca, cb in pairs:
+        s.learn("a", "LoraResonate", 6, sorted([moved[("a", ca)], moved[("b", cb)]]),
+                a=moved[("a", ca)], b=moved[("b", cb)])
+    view = project(s.ops)
+    rank = cons.RANK["swarm"]
+    costs = [len(set(cons.get_positions(circuits[k], rank))
+                 | set(cons.get_positions(circuits[(k + 1) % 3], rank))) for k in range(3)]
+    budget = cons.compute_budget("swarm")
+    ensure(costs[0] + costs[1] <= budget < costs[0] + costs[1] + costs[2],
+           f"resonance-bandwidth: costs {costs} do not overflow {budget} at the third")
+    ensure([i.reason for i in view.ignored] == ["bandwidth"],
+           "resonance-bandwidth: the third resonance is not the only one ignored")
+    node = s.node("a")
+    return run_case(
+        "run-resonance-bandwidth", ("CONS-042", "CONS-044", "CONS-048", "CONS-049"),
+        "Agents a and b each migrate circuits 'alpha', 'beta' and 'gamma' to their agent "
+        "layers; at tick 6 agent a resonates a's alpha with b's beta, a's beta with b's gamma, "
+        f"a's gamma with b's alpha: each writes the union of two circuits' positions in swarm "
+        f"(costs {costs[0]}, {costs[1]}, {costs[2]}), so the third exceeds the budget of "
+        f"{budget} and is ignored ('bandwidth') and writes nothing.",
+        s, [q_snapshot(node), Q_BANDWIDTH, *[q_weights(node, "swarm", c, k) for c in circuits
+                                             for k in (0, 1)], q_screening(node, "swarm")],
+        comment="Each circuit is stable at tick 4 (one consolidation per tick, ticks 1 to 4); "
+                "each agent migrates its three in queue order at tick 5.")
+
+
 def _fast_track_run() -> Case:
     s = Script("fast-track")
     tokens = list(b"universal")
@@ -1018,8 +1099,32 @@ def _tombstone_runs() -> list[Case]:
                                    "now_ms": NOW_MS, "mode": "incremental",
                                    "queries": [q_snapshot(node)]})
     ensure(replay == incremental, "incremental and replay differ")
+    late = Script("tombstone-late")
+    late_ev = late.evidence("a", 1, "a/late")
+    late_episode = late.episode("a", 1, [late_ev])
+    late.consolidate("a", 1, list(b"kept"), [late.evidence("a", 1, "a/late-kept")])
+    for _ in range(2):
+        late.consolidate("a", 2, list(b"gone"), [late_episode])
+    late.emit("a", 3, {"type": "TombstoneEvidence", "evidence": late_ev, "reason": "forget",
+                       "cascade": []})
+    late_node = late.node("a")
+    ensure(len(project(late.ops).skipped) == 2, "the late tombstone did not skip the two")
+    ensure(len(project(late.ops[:-1]).skipped) == 0, "the late tombstone's learning was dead")
     return [
-        run_case("run-tombstone-forgets", ("CONS-022", "CONS-024", "CONS-026"),
+        run_case("run-tombstone-late-incremental", ("CONS-026", "CONS-022", "DM-015"),
+                 "Evidence, an episode it supports and two consolidations supported by the "
+                 "episode are folded as live; then the evidence is tombstoned with an empty "
+                 "cascade list. Kept up to date after every op, in order: the retraction "
+                 "reaches the consolidations through two dependent edges (evidence, episode, "
+                 "learning), so both are skipped and only the other circuit stays.", late,
+                 [q_snapshot(late_node), {"query": "circuits"}], mode="incremental",
+                 comment="Delivered in the total order; the cascade lists nothing, so the "
+                         "invalidated set is the traversal from the root alone."),
+        run_case("run-tombstone-late-replay", ("CONS-022", "CONS-023"),
+                 "The same log folded by replay: the retraction comes after the learning it "
+                 "reaches in the total order, and the two consolidations are still skipped.",
+                 late, [q_snapshot(late_node), {"query": "circuits"}]),
+        run_case("run-tombstone-forgets", ("CONS-022", "CONS-023", "CONS-024", "CONS-026"),
                  "Two consolidations derive from an episode of evidence that is then "
                  "tombstoned, and a third after it: all three are skipped; only the other "
                  "circuit's consolidation stays in the context op list.", s,

@@ -113,6 +113,7 @@ def weight_cases() -> list[Case]:
                ("blocks.1.attn.o", ("LORA-004", "LORA-005")),
                ("blocks.0.mlp.up", ("LORA-004", "LORA-005")),
                ("blocks.1.mlp.down", ("LORA-004", "LORA-005")),
+               ("blocks.0.attn_norm", ("LORA-005",)),
                ("blocks.1.mlp_norm", ("LORA-005",)),
                ("final_norm", ("LORA-005",)),
                ("lora/foundation/blocks.0.attn.q/A", ("LORA-004", "LORA-010")),
@@ -153,6 +154,13 @@ def weight_cases() -> list[Case]:
         bad("unknown-a-layer", ("LORA-028",), "An A matrix of a layer that does not exist.",
             "lora.weights", {"seed": ZERO, "name": "lora/team/blocks.0.attn.q/A",
                              "indices": [0]}, "E_PAYLOAD_INVALID"),
+        case("index-first-and-last", ("LORA-028",), "Indices 0 and 4095 of a (64, 64) matrix.",
+             "lora.weights", {"seed": ZERO, "name": "blocks.0.attn.k", "indices": [0, 4095]},
+             comment="Boundaries: the first and the last element.", floats=True,
+             tolerance=EXACT),
+        bad("index-negative", ("LORA-028",), "Index -1 of a (64, 64) matrix.",
+            "lora.weights", {"seed": ZERO, "name": "blocks.0.attn.k", "indices": [0, -1]},
+            "E_PAYLOAD_INVALID", comment="Boundary: one below the first element, 0."),
         bad("index-past-end", ("LORA-028",), "Index 4096 of a (64, 64) matrix.",
             "lora.weights", {"seed": ZERO, "name": "blocks.0.attn.k", "indices": [0, 4096]},
             "E_PAYLOAD_INVALID", comment="Boundary: one past the last element, 4095."),
@@ -173,7 +181,9 @@ def model_cases() -> list[Case]:
     cases = []
     for label, s in (("zero", ZERO), ("a", SEED_A)):
         for name, tokens in PROMPTS:
-            cases.append(case(f"base-{label}-{name}", ("LORA-001", "LORA-008"),
+            reqs = ("LORA-001", "LORA-008", "LORA-007") if len(tokens) == 1 else (
+                "LORA-001", "LORA-008")
+            cases.append(case(f"base-{label}-{name}", reqs,
                               f"Base logits of seed {label}, prompt {name} ({len(tokens)} "
                               "tokens), last position.", "lora.forward",
                               {"seed": s, "tokens": tokens}, floats=True))
@@ -236,7 +246,8 @@ def adapter_cases() -> list[Case]:
         ensure(close(merged, unmerged), f"{slug}: merged and unmerged differ")
         ensure(float((unmerged - base_logits).abs().max()) > 1e-2,
                f"{slug}: the adapters barely move the logits; the case would not bite")
-        cases.append(case(f"{slug}-unmerged", ("LORA-001", *reqs), description, "lora.forward",
+        cases.append(case(f"{slug}-unmerged", ("LORA-001", "LORA-008", *reqs), description,
+                          "lora.forward",
                           args, floats=True))
         cases.append(case(f"{slug}-merged", ("LORA-022", "LORA-023", *reqs),
                           description + " Merged weights.", "lora.forward_merged", args,
@@ -259,6 +270,10 @@ def adapter_cases() -> list[Case]:
     ]
     a = upd("agent", "blocks.0.attn.q", "x", "x", 0.1)
     cases += [
+        bad("update-not-object", ("CONF-005", "LORA-011"),
+            "An update given as a number: a malformed request, before any check of LORA-011.",
+            "lora.forward", {"seed": SEED_A, "tokens": [256], "updates": [5]},
+            "E_BAD_REQUEST"),
         bad("unknown-layer", ("LORA-011",), "Layer 'team' does not exist.", "lora.forward",
             {"seed": SEED_A, "tokens": [256], "updates": [{**a, "layer": "team"}]},
             "E_PAYLOAD_INVALID"),
@@ -290,6 +305,12 @@ def adapter_cases() -> list[Case]:
             {"seed": SEED_A, "tokens": [256],
              "updates": [a, upd("agent", "blocks.1.mlp.up", "y", "y", 0.1),
                          upd("agent", "blocks.0.attn.k", "x", "x2", 0.1)]},
+            "E_PAYLOAD_INVALID"),
+        bad("scale-beyond-binary64", ("LORA-004",),
+            "A scale given as the integer 10^400: no finite binary64 value, so every element "
+            "of delta_B is infinite or NaN.", "lora.forward",
+            {"seed": SEED_A, "tokens": [256],
+             "updates": [upd("agent", "blocks.0.attn.q", "x", "x", 10**400)]},
             "E_PAYLOAD_INVALID"),
         bad("delta-overflows-binary32", ("LORA-004",), "A scale of 1e39: delta_B overflows.",
             "lora.forward", {"seed": SEED_A, "tokens": [256],
@@ -430,13 +451,16 @@ def margins(args: dict[str, Any]) -> list[float]:
         lora_driver.apply_json_update(h, raw)
     out: list[float] = []
 
-    def observe(step: int, logits: torch.Tensor, token: int) -> None:
+    merged = hierarchy.compute_merged_weights(h.base, hierarchy.freeze(h))
+
+    def observe(sequence: list[int]) -> torch.Tensor:
+        logits = model.forward_last(sequence, merged)  # the step of hierarchy.generate
         top = torch.topk(logits, 2).values
         bound = MARGIN_FACTOR * (TOLERANCE["atol"] + TOLERANCE["rtol"] * abs(float(top[0])))
         out.append(float(top[0] - top[1]) - bound)
+        return logits
 
-    hierarchy.generate(h.base, hierarchy.freeze(h), args["prompt"], args["max_tokens"],
-                       on_step=observe)
+    model.decode_greedy(observe, model.encode_prompt(args["prompt"]), args["max_tokens"])
     return out
 
 
@@ -506,8 +530,17 @@ def generation_cases() -> list[Case]:
              comment="Boundary: the least max_tokens."),
         case("greedy-empty-prompt", ("LORA-025",), "The empty prompt is BOS alone.",
              "lora.generate", {"seed": SEED_A, "prompt": "", "max_tokens": 0}),
+        case("prompt-127-bytes", ("LORA-025", "LORA-027"),
+             "A prompt of 127 UTF-8 bytes fills the context with BOS: nothing is emitted.",
+             "lora.generate", {"seed": SEED_A, "prompt": "\u00e9" * 63 + "x",
+                               "max_tokens": 1},
+             comment="Boundary: the longest prompt (63 x U+00E9, then 'x')."),
         bad("prompt-128-bytes", ("LORA-025",), "A prompt of 128 UTF-8 bytes (64 x U+00E9).",
             "lora.generate", {"seed": SEED_A, "prompt": "\u00e9" * 64, "max_tokens": 1},
+            "E_PAYLOAD_INVALID", comment="Boundary: one byte past the 127 that fit with BOS."),
+        bad("prompt-128-bytes-no-tokens", ("LORA-025",),
+            "A prompt of 128 UTF-8 bytes with max_tokens 0: rejected though nothing is decoded.",
+            "lora.generate", {"seed": SEED_A, "prompt": "\u00e9" * 64, "max_tokens": 0},
             "E_PAYLOAD_INVALID", comment="Boundary: one byte past the 127 that fit with BOS."),
         bad("max-tokens-128", ("LORA-027",), "max_tokens 128.", "lora.generate",
             {"seed": SEED_A, "prompt": "", "max_tokens": 128}, "E_PAYLOAD_INVALID",
