@@ -86,6 +86,9 @@ def compute_reserved_verb(suffix: str) -> str:
 def get_requirement(payload: Mapping[str, Value]) -> Requirement:
     """The (action, resource) an operation with this payload needs (section 2) [CAP-001]."""
     kind = payload.get("type")
+    # equivalent mutant (require-true, stmt-remove): the str() of a non-text type ("5",
+    # "None", "b'..'", "[..]") is no action and starts with no reserved prefix, so the last
+    # require below rejects it with the same E_PAYLOAD_TYPE
     require(isinstance(kind, str), "CAP-001", ErrorCode.E_PAYLOAD_TYPE,
             "a payload's type is not text")
     name = str(kind)
@@ -95,9 +98,10 @@ def get_requirement(payload: Mapping[str, Value]) -> Requirement:
     if name == "CascadeTombstone":
         # [CAP-002] the class of the cascade's root, from its kind byte
         root = payload.get("root")
-        # chapter 02 (OPS-004) rejects a root that is not a record id before any requirement
-        # is computed; what cap.requirement answers for one is left open (section 2.2)
-        # equivalent mutant (boolop-swap, require-true): only roots OPS-004 rejects differ
+        # chapter 02 (section 2, type ref) rejects a root that is not a record id before any
+        # requirement is computed; what cap.requirement answers for one is left open (2.2)
+        # equivalent mutant (boolop-swap, require-true, stmt-remove): only roots that chapter
+        # 02 rejects differ, and section 2.2 leaves the answer for those open
         require(isinstance(root, bytes) and len(root) == 17 and root[0] in CLASS_OF_KIND,
                 "CAP-002", ErrorCode.E_PAYLOAD_INVALID,
                 "a CascadeTombstone's root is not a record id of a known kind")

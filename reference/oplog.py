@@ -106,18 +106,15 @@ def decode_op(data: bytes) -> StoredOp:
     """Run the context-free checks: envelope (03), signature (06), payload (02) [DM-031]."""
     env = wire_format.decode_envelope(data)
     signatures.verify_op(env)  # a sanitized op: its record instead (spec/07 section 8.3)
-    payload: Payload | ReservedPayload
-    if env.san is None:
-        payload = operations.parse_payload(env.payload)
-    else:  # [UCAN-044] chapter 02's checks with the withheld fields exempt
-        payload = ucan.parse_sanitized_payload(env.payload, cast(list[str], env.san["fields"]))
+    # [UCAN-044] a sanitized op: chapter 02's checks with the withheld fields exempt
+    payload = operations.parse_payload(env.payload) if env.san is None else (
+        ucan.parse_sanitized_payload(env.payload, cast(list[str], env.san["fields"])))
     return StoredOp(identifiers.compute_op_hash(data), env, payload, data)
 
 
 def is_same_operation(a: StoredOp, b: StoredOp) -> bool:
     """Whether one op is the sanitized form of the other (spec/07 section 8.5) [UCAN-048]."""
-    if (a.env.san is None) == (b.env.san is None):
-        return False
+    # When both or neither are sanitized, is_sanitized_form_of answers False itself.
     sanitized, original = (a, b) if a.env.san is not None else (b, a)
     return ucan.is_sanitized_form_of(ucan.check_op(sanitized.data), ucan.check_op(original.data))
 
@@ -264,7 +261,7 @@ class OpLog:
             return AppendResult("held", op.hash, reason)
         self._check_provenance(op)
         self._in_transaction(lambda: self._store_or_replace(op, same))
-        self._decide_later(op, same)
+        self._decide_later(op)
         return AppendResult("applied", op.hash, None, (op, *self.release(now_ms)))
 
     def append_many(self, items: Iterable[bytes],
@@ -313,7 +310,7 @@ class OpLog:
                     self._store_or_replace(o, s)
 
                 self._in_transaction(store)
-                self._decide_later(op, same)
+                self._decide_later(op)
                 released.append(op)
                 progress = True
         return sorted(released, key=lambda o: o.ts)
@@ -333,6 +330,8 @@ class OpLog:
         wall, logical, node = op.ts
         same_id = self._hash_where("op_id = ?", (op.env.op_id,))
         same_ts = self._hash_where("wall = ? AND logical = ? AND node = ?", (wall, logical, node))
+        # equivalent mutant (boolop-swap): is_same_operation compares the whole envelopes,
+        # ts included, so a stored op sharing only the OpId is never the same operation
         if same_id is not None and same_id == same_ts:
             stored = self.get(same_id)
             if stored is not None and is_same_operation(stored, op):
@@ -379,7 +378,7 @@ class OpLog:
     # --- authority (spec/07 section 7) ------------------------------------------------
 
     def _authorize(self, op: StoredOp) -> ErrorCode | None:
-        """Authority, between holding and provenance: None, or why the op is held [UCAN-037].
+        """Authority, between holding and provenance: None, or why the op is held.
 
         A log without a mesh root checks no authority: that is the Authority class's.
         """
@@ -413,15 +412,23 @@ class OpLog:
         row = self.db.execute("SELECT type FROM ops WHERE hash = ?", (op_hash,)).fetchone()
         return row is not None and row[0] in AUTHORITY_TYPES
 
-    def _decide_later(self, op: StoredOp, replaced: StoredOp | None) -> None:
-        """After storing `op`: decide again the ops it may change (spec/07 7.2) [UCAN-036]."""
+    def _decide_later(self, op: StoredOp) -> None:
+        """After storing `op`: decide again the ops it may change (spec/07 7.2) [UCAN-036].
+
+        Only an authority op changes the tokens or revocations of the ops after it. An
+        original that takes the place of its sanitized form was itself authorized before
+        it was stored, and changes other verdicts only when it is an authority op (a
+        RevokeUcan whose reason was withheld), which the test below covers.
+        """
         if self.root is None:
             return
         wall, logical, node = op.ts
         later = self.db.execute(
             "SELECT 1 FROM ops WHERE (wall, logical, node) > (?, ?, ?) LIMIT 1",
             (wall, logical, node)).fetchone()
-        if replaced is not None or (op.type in AUTHORITY_TYPES and later is not None):
+        # equivalent mutant (boolop-swap): _redecide recomputes every verdict from the stored
+        # ops and records only changes, so running it where nothing can change is a no-op
+        if op.type in AUTHORITY_TYPES and later is not None:
             self._redecide()
 
     def _redecide(self) -> bool:
@@ -465,7 +472,11 @@ class OpLog:
         for support in operations.get_supports(op.payload):
             creation = self.get_creation(support)
             require(
-                support != created and creation is not None and creation[1] < op.ts,
+                support != created and creation is not None
+                # equivalent mutant (cmp-flip): a support created at this op's own timestamp
+                # was created by this op's sanitized form (section 4.3 refuses any other op
+                # with that ts before provenance), so it is `created`, refused by the first test
+                and creation[1] < op.ts,
                 "DM-027",
                 ErrorCode.E_PROVENANCE_CYCLE,
                 f"support {support.hex()} is not created before this op in the total order",

@@ -271,6 +271,33 @@ def test_sanitized_form_after_original_is_a_duplicate() -> None:
     assert applied(log) == [h(PUB_A), h(PUB_F), h(original)] and log.equivocators() == []
 
 
+def test_same_operation_only_for_an_original_and_its_sanitized_form() -> None:
+    """is_same_operation pairs an original with its sanitized form, in either order, only."""
+    original, san = sanitized_ingest("t-same")
+    other_san = ucan.sanitize_op(gen.seed("filter"), original, ["anchor"])
+    env = wire_format.decode_envelope(original)
+    twin = wire_format.encode_envelope(signatures.sign_op(gen.seed("alice"), attrs.evolve(
+        env, payload={**env.payload, "anchor": "uid-other"}, sig=None)))
+    op = {name: oplog.decode_op(data) for name, data in (
+        ("original", original), ("san", san), ("other_san", other_san), ("twin", twin))}
+    assert oplog.is_same_operation(op["original"], op["san"])
+    assert oplog.is_same_operation(op["san"], op["original"])
+    assert not oplog.is_same_operation(op["san"], op["other_san"])
+    assert not oplog.is_same_operation(op["original"], op["twin"])
+    assert not oplog.is_same_operation(op["twin"], op["san"])
+
+
+def test_invalid_signed_twin_conflicts_in_a_rooted_log() -> None:
+    """A signed op sharing a stored op's OpId and timestamp is refused and both are withdrawn."""
+    original, _ = sanitized_ingest("t-twin")
+    env = wire_format.decode_envelope(original)
+    twin = wire_format.encode_envelope(signatures.sign_op(gen.seed("alice"), attrs.evolve(
+        env, payload={**env.payload, "anchor": "uid-other"}, sig=None)))
+    log = rooted(PUB_A, original)
+    rejects(ErrorCode.E_OP_CONFLICT, log.append, twin, NOW)
+    assert applied(log) == [h(PUB_A)] and log.equivocators() == [env.author]
+
+
 def test_rootless_log_keeps_the_original_too() -> None:
     """Without a root, the sanitized form and its original are one op as well."""
     original, san = sanitized_ingest("t-core")

@@ -20,8 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.suites import Impl, check, expect
-from conformance.suites._ops import record_id
-from conformance.suites.authority import Cap, Tok, _model_path, author_op, did, make_token
+from conformance.suites._ops import Author, record_id
+from conformance.suites.authority import (
+    Cap,
+    Tok,
+    _model_path,
+    author_op,
+    did,
+    make_token,
+    seed,
+)
 
 T0 = 1_700_000_000_000
 STEP = 10  # ms between two distinct op timestamps
@@ -231,3 +239,28 @@ def check_projections_follow_late_authority_ops(impl: Impl, events: list[Event])
     got = probed_debug(impl, ingests + authority, probe=True)
     expect(got == want, f"projections after late authority ops differ from in-order ones: "
                         f"{str(got)[:300]} != {str(want)[:300]}")
+
+
+@check("UCAN-048", "DM-019", "DM-020")
+@given(title=st.text(min_size=1, max_size=20), with_root=st.booleans())
+def check_signed_twins_conflict(impl: Impl, title: str, with_root: bool) -> None:
+    """Two signed ops with one OpId and one timestamp but other bytes are not one operation
+    (neither is the other's sanitized form): the second is refused, the first quarantined."""
+    author = Author(seed("root"))
+    op_id = record_id("op", T0 + STEP, "twins")
+    ops = [author.op({"type": "IngestEvidence", "evidence": record_id("ev", T0, "twins"),
+                      "hash": bytes(32), "anchor": "uid", "source_type": "calendar",
+                      "metadata": {"title": text}}, T0 + STEP, op_id=op_id)
+           for text in (title, title + "/")]
+    args: dict[str, Any] = {"ops": [o.hex() for o in ops], "now_ms": NOW_MS}
+    if with_root:
+        args["root"] = did("root")
+    out = impl.ok("log.run", args)
+    first, second = out["results"]
+    expect(first.get("status") == "applied", f"the first op was not applied: {first}")
+    code = second.get("error", {}).get("code")
+    # spec/01 DM-019 and DM-020 both apply; either code refuses the twin
+    expect(code in ("E_OP_CONFLICT", "E_HLC_DUPLICATE"),
+           f"the twin was not refused as a conflict: {second}")
+    expect(out["ops"] == [], f"the stored op was not quarantined: applied {out['ops']}")
+    expect(out["equivocators"] == [author.node.hex()], f"flagged {out['equivocators']}")

@@ -193,7 +193,7 @@ def token_cases() -> list[Case]:
     out.append(Case("verify-root-issued", ("UCAN-002", "UCAN-013", "UCAN-014", "UCAN-015"),
                     "a well-formed root-issued token verifies and hashes to BLAKE3 of its bytes",
                     "ucan.verify", {"token": good.hex()}, "valid"))
-    out.append(Case("verify-exp-null", ("UCAN-006", "UCAN-038"),
+    out.append(Case("verify-exp-null", ("UCAN-006", "UCAN-038", "UCAN-012"),
                     "exp null: a token that never expires has no expiry instant", "ucan.verify",
                     {"token": raw_token("verify/exp-null", exp=None).hex()}, "valid"))
     caveated: list[Value] = [{"with": "strata:evidence", "can": "evidence/ingest",
@@ -209,17 +209,36 @@ def token_cases() -> list[Case]:
     out.append(Case("verify-no-caveats", ("UCAN-016", "UCAN-008"),
                     "an empty caveat map: a capability without caveats", "ucan.verify",
                     {"token": good.hex()}, "valid"))
-    out.append(Case("verify-exp-max", ("UCAN-006",),
+    out.append(Case("verify-exp-max", ("UCAN-006", "UCAN-012"),
                     "exp = 2^48 - 1, the largest wall_ms: still a valid expiry", "ucan.verify",
                     {"token": raw_token("verify/exp-max", exp=2**48 - 1).hex()}, "valid"))
-    out.append(Case("verify-nbf-max", ("UCAN-006",),
+    out.append(Case("verify-nbf-max", ("UCAN-006", "UCAN-012"),
                     "nbf = 2^48 - 1 with exp null: the largest nbf is still valid", "ucan.verify",
                     {"token": raw_token("verify/nbf-max", nbf=2**48 - 1, exp=None).hex()},
                     "valid"))
-    out.append(Case("verify-cap-16", ("UCAN-008",), "16 capabilities, the most a token carries",
+    out.append(Case("verify-cap-16", ("UCAN-008", "UCAN-012"),
+                    "16 capabilities, the most a token carries",
                     "ucan.verify",
                     {"token": raw_token("verify/cap16", cap=[ALL.to_value()] * 16).hex()},
                     "valid"))
+    four = sorted(derive(f"verify/p{i}") for i in range(4))
+    out.append(Case("verify-prf-4", ("UCAN-009", "UCAN-012"),
+                    "4 proofs in ascending order, the most a token carries", "ucan.verify",
+                    {"token": raw_token("verify/prf4", issuer="alice",
+                                        prf=list[Value](four)).hex()}, "valid",
+                    comment="the proofs are derive('verify/p0') to derive('verify/p3') in "
+                    "ascending order; decoding does not look them up"))
+    names = [f"T{i:02d}" for i in range(64)]
+    out.append(Case("verify-caveat-64", ("UCAN-017", "UCAN-012"),
+                    "a types caveat of 64 names, the most a caveat holds", "ucan.verify",
+                    {"token": raw_token("verify/caveat64", cap=[
+                        {"with": "strata:*", "can": "*", "nb": {"types": list[Value](names)}}
+                    ]).hex()}, "valid", comment="the names are T00 to T63"))
+    out.append(Case("verify-caveat-one", ("UCAN-017", "UCAN-012"),
+                    "a source_types caveat of one name, the fewest a caveat holds",
+                    "ucan.verify", {"token": raw_token("verify/caveat1", cap=[
+                        {"with": "strata:*", "can": "*", "nb": {"source_types": ["calendar"]}}
+                    ]).hex()}, "valid"))
     chained = issue("verify/chained", "alice", "bob", [CLAIMS], [parent])
     out.append(Case("verify-with-proof", ("UCAN-009", "UCAN-010", "UCAN-014"),
                     "a token alice issued citing one proof", "ucan.verify",
@@ -279,6 +298,13 @@ def token_cases() -> list[Case]:
     out.append(malformed("caveat-empty", ("UCAN-017",), "types []",
                          raw_token("m/empty", cap=[{"with": "strata:*", "can": "*",
                                                     "nb": {"types": []}}])))
+    out.append(malformed("caveat-65", ("UCAN-017",), "a types caveat of 65 names, T00 to T64",
+                         raw_token("m/caveat65", cap=[{"with": "strata:*", "can": "*", "nb": {
+                             "types": list[Value](f"T{i:02d}" for i in range(65))}}])))
+    out.append(malformed("caveat-duplicate", ("UCAN-017",),
+                         "types ['AssertClaim', 'AssertClaim']: not strictly ascending",
+                         raw_token("m/dup", cap=[{"with": "strata:*", "can": "*", "nb": {
+                             "types": ["AssertClaim", "AssertClaim"]}}])))
     out.append(malformed("caveat-bad-type", ("UCAN-017",), "types ['assertClaim']",
                          raw_token("m/type", cap=[{"with": "strata:*", "can": "*",
                                                    "nb": {"types": ["assertClaim"]}}])))
@@ -288,6 +314,12 @@ def token_cases() -> list[Case]:
     out.append(malformed("prf-five", ("UCAN-009",), "five proofs",
                          raw_token("m/prf5", issuer="alice",
                                    prf=list[Value](sorted(derive(f"m/p{i}") for i in range(5))))))
+    out.append(malformed("prf-duplicate", ("UCAN-009",), "the same proof twice",
+                         raw_token("m/prf-dup", issuer="alice", prf=[h1, h1])))
+    out.append(malformed("prf-31-bytes", ("UCAN-009",), "one proof of 31 bytes",
+                         raw_token("m/prf31", issuer="alice", prf=[derive("m/p31", 31)])))
+    out.append(malformed("prf-text", ("UCAN-009",), "one proof of 32 characters of text",
+                         raw_token("m/prf-text", issuer="alice", prf=["p" * 32])))
     out.append(malformed("root-with-proof", ("UCAN-010",), "iss = sub with one proof",
                          raw_token("m/rootprf", prf=[h1])))
     out.append(malformed("no-proof", ("UCAN-010",), "iss (alice) != sub with no proof",
@@ -502,6 +534,29 @@ def chain_cases() -> list[Case]:
                          "a DelegateUcan whose token has a flipped sig bit is refused first",
                          [a1], op("alice", {"type": "DelegateUcan", "token": bytes(forged)},
                                   "c/announce3"), "E_UCAN_SIGNATURE"))
+    bad_requests: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("request-revocation-not-object", "a revocation given as a string", "ucan.authorize",
+         {"root": ROOT, "tokens": hexes([a1]), "revocations": ["root"],
+          "op": op("alice", assert_claim(), "c/len1").hex()}),
+        ("request-ts-not-array", "a revocation whose ts is a number", "ucan.authorize",
+         {"root": ROOT, "tokens": hexes([a1]),
+          "revocations": [{"token_hash": a1.hash.hex(), "by": ROOT, "ts": AT}],
+          "op": op("alice", assert_claim(), "c/len1").hex()}),
+        ("request-tokens-not-hex-strings", "tokens holds a number", "ucan.authorize",
+         {"root": ROOT, "tokens": [1], "revocations": [],
+          "op": op("alice", assert_claim(), "c/len1").hex()}),
+        ("request-capability-not-object", "cap.covers with a string parent", "cap.covers",
+         {"parent": "strata:*", "child": {"with": "strata:claim", "can": "*", "nb": {}}}),
+        ("request-exp-text", "ucan.issue with exp as text", "ucan.issue",
+         {"seed": seed("root").hex(), "aud": did("alice"), "sub": ROOT,
+          "cap": [ALL.to_value()], "nbf": NBF, "exp": str(EXP),
+          "nonce": derive("nonce/issue", 16).hex(), "prf": []}),
+        ("request-payload-not-map", "cap.requirement with the CBOR of an array", "cap.requirement",
+         {"payload": wire_format.encode_canonical(["AssertClaim"]).hex()}),
+    ]
+    for cid, desc, command, args in bad_requests:
+        out.append(Case(cid, ("CONF-005",), f"{desc}: a member of the wrong JSON type",
+                        command, args, "invalid", error="E_BAD_REQUEST"))
     bad_root = {"root": "did:key:zBAD", "tokens": hexes([a1]),
                 "revocations": [], "op": op("alice", assert_claim(), "c/len1").hex()}
     out.append(Case("root-not-a-did-key", ("UCAN-001",),
@@ -545,6 +600,12 @@ def revocation_cases() -> list[Case]:
     for name, desc, rev, error in cases:
         data = bob_op if "same-ms" not in name else op("bob", assert_claim(), "r/op1", AT, 1)
         out.append(authorize(name, ("UCAN-032",), desc, [a2, b2], data, error, [rev]))
+    at_op = {"token_hash": b2.hash.hex(), "by": did("root"), "ts": [AT, 0, node("bob").hex()]}
+    out.append(authorize("revoked-at-op-timestamp", ("UCAN-032",),
+                         "a revocation by the root stamped with bob's op's own timestamp "
+                         "(AT, 0, bob's node) is not before it in the total order: it does not "
+                         "apply", [a2, b2], bob_op, None, [at_op],
+                         comment="the boundary of 'before': equal timestamps do not count"))
     return out
 
 
@@ -583,6 +644,13 @@ def log_cases() -> list[Case]:
                   "l/self", AT + 2)
     out.append(replay("audience-revocation", ("UCAN-035", "CAP-001"),
                       "bob may not write ucan/revoke at all", [pub_a, pub_b, self_rev, bob2]))
+    twin = op("bob", assert_claim() | {"object": "coffee"}, "l/twin", AT)
+    out.append(Case("replay-same-timestamp", ("DM-019",),
+                    "two different ops of bob stamped (AT, 0): no log holds both, so the "
+                    "replay is a bad request", "ucan.replay",
+                    {"root": ROOT, "ops": [o.hex() for o in (pub_a, pub_b, bob1, twin)]},
+                    "invalid", error="E_BAD_REQUEST",
+                    comment="the second op of bob (label l/twin) asserts 'coffee' at AT"))
     return out
 
 
@@ -633,6 +701,9 @@ def sanitization_cases() -> list[Case]:
     out.append(check("hand-built", ("UCAN-043", "UCAN-044"),
                      "a record built by hand exactly as the filter would",
                      sanitized("alice", nulled, "s/hand", ["object", "predicate"])))
+    out.append(check("one-field", ("UCAN-041", "UCAN-042", "UCAN-043"),
+                     "a record withholding one field, the fewest it may",
+                     sanitized("alice", assert_claim() | {"object": None}, "s/one", ["object"])))
     out.append(check("fields-not-withholdable", ("UCAN-041",), "claim withheld (an id)",
                      sanitized("alice", assert_claim() | {"claim": None}, "s/id", ["claim"]),
                      "E_SIGNATURE_MISSING"))
@@ -674,7 +745,11 @@ def sanitization_cases() -> list[Case]:
                      "object withheld, but the predicate left in is the integer 5",
                      sanitized("alice", assert_claim() | {"object": None, "predicate": 5},
                                "s/type", ["object"]), "E_PAYLOAD_INVALID"))
-    out.append(check("payload-extra-field", ("UCAN-044",),
+    out.append(check("payload-missing-field", ("UCAN-044", "OPS-002"),
+                     "object and predicate withheld, but the payload has no 'supports'",
+                     sanitized("alice", {k: v for k, v in nulled.items() if k != "supports"},
+                               "s/missing", ["object", "predicate"]), "E_PAYLOAD_INVALID"))
+    out.append(check("payload-extra-field", ("UCAN-044", "OPS-002"),
                      "object and predicate withheld, but the payload has an extra key 'note'",
                      sanitized("alice", nulled | {"note": "x"}, "s/extra",
                                ["object", "predicate"]), "E_PAYLOAD_INVALID"))

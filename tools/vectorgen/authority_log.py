@@ -175,6 +175,25 @@ def authority_cases() -> list[Case]:
                    [(cal, "E_UCAN_PROOF_MISSING")],
                    comment="the RevokeUcan (label ol/eq) is stamped AT - 10, logical 0, by "
                    "the root, like the DelegateUcan pub-a"))
+    late_ev = ingest_op("root", "late-ev", AT + 5)
+    claim: dict[str, Value] = {
+        "type": "AssertClaim", "claim": record(0x04, "ol/claim"), "subject": None,
+        "predicate": "likes", "object": "tea", "supports": [record(0x02, "ev/late-ev")]}
+    unauthorized_claim = op("alice", claim, "ol/claim", AT)
+    out.append(run("authority-before-provenance", ("DM-031", "UCAN-037", "UCAN-028"),
+                   "alice, who holds no claim capability, asserts a claim at AT supporting "
+                   "evidence the root ingested at AT + 5: authority comes before provenance, "
+                   "so the code is E_UNAUTHORIZED, not E_PROVENANCE_CYCLE",
+                   [pub_a, late_ev, unauthorized_claim], ["applied", "applied", "E_UNAUTHORIZED"],
+                   [pub_a, late_ev], comment="the claim's id is 0x04, T0, derive('id/ol/claim', "
+                   "10); its support is the evidence of ingest late-ev"))
+    mallory_claim = op("mallory", claim, "ol/mallory-claim", AT + 6)
+    out.append(run("holding-before-authority", ("DM-031", "UCAN-037"),
+                   "mallory, who holds no token, asserts a claim supporting evidence not yet "
+                   "in the log: held for the support (holding comes before authority), not "
+                   "for a proof", [pub_a, mallory_claim],
+                   ["applied", "held:E_SUPPORT_MISSING"], [pub_a],
+                   comment="the claim of authority-before-provenance, by mallory at AT + 6"))
     bad_root = {"ops": [cal.hex()], "now_ms": NOW, "root": "did:key:zBAD"}
     out.append(Case("root-not-a-did-key", ("UCAN-001",), "the mesh root must be a did:key",
                     "log.run", bad_root, "invalid", error="E_DID_INVALID"))
@@ -303,6 +322,40 @@ def sanitized_cases() -> list[Case]:
                    "the sanitized form arrives after the original: a duplicate, the original "
                    "is kept", [pub_a, pub_f, original, san], ["applied"] * 3 + ["duplicate"],
                    [pub_a, pub_f, original], comment=setup))
+    held_san = ("the filter's DelegateUcan (pub-f, AT - 9) arrives after the sanitized op, "
+                "which is held for the filter's proof until then")
+    out.append(run("sanitized-held-then-released", ("UCAN-045", "UCAN-037", "UCAN-048"),
+                   "a sanitized op held for its filter's proof is released, as itself, when "
+                   "the filter's token is published: no original is stored, so it is no "
+                   "duplicate", [pub_a, san, pub_f],
+                   ["applied", "held:E_UCAN_PROOF_MISSING", "applied"], [pub_a, pub_f, san],
+                   comment=setup + "; " + held_san))
+    out.append(run("sanitized-held-original-stored", ("UCAN-048", "DM-021"),
+                   "a sanitized op is held for its filter's proof; the original arrives and "
+                   "is applied; when the filter's token is published the held sanitized form "
+                   "leaves the held ops as the same operation, and the original is kept",
+                   [pub_a, san, original, pub_f],
+                   ["applied", "held:E_UCAN_PROOF_MISSING", "applied", "applied"],
+                   [pub_a, pub_f, original], comment=setup + "; " + held_san))
+    bob = issue("ol/alice-bob", "alice", "bob", [INGEST_CALENDAR], [alice])
+    pub_b = publish(bob, "alice", "pub-b", AT - 8)
+    flt_ucan = issue("ol/root-filter-ucan", "root", "filter", [cap("strata:ucan", "op/sanitize")])
+    pub_fu = publish(flt_ucan, "root", "pub-fu", AT - 9)
+    rev_b = revoke(bob, "alice", "rev-b", AT - 4)
+    san_rev = ucan.sanitize_op(derive("seed/filter"), rev_b, ["reason"])
+    rev_fu = revoke(flt_ucan, "root", "rev-fu", AT - 6)
+    by_bob = ingest_op("bob", "bob", AT)
+    out.append(run("original-revocation-decides-again", ("UCAN-036", "UCAN-048", "UCAN-032"),
+                   "alice's RevokeUcan of bob's token (AT - 4) is stored in its sanitized "
+                   "form, which withdraws bob's ingest (AT); the filter's token is revoked at "
+                   "AT - 6, so the sanitized form is withdrawn and bob's ingest returns; then "
+                   "alice's signed original arrives, needs no filter, takes its place, and "
+                   "withdraws bob's ingest again",
+                   [pub_a, pub_b, pub_fu, by_bob, san_rev, rev_fu, rev_b], ["applied"] * 7,
+                   [pub_a, pub_fu, pub_b, rev_fu, rev_b], [(by_bob, "E_UCAN_REVOKED")],
+                   comment="ol/alice-bob: alice -> bob, evidence/ingest [calendar]; "
+                   "ol/root-filter-ucan: root -> filter, op/sanitize on strata:ucan; the "
+                   "sanitized RevokeUcan withholds its reason (ucan.sanitize)"))
     nulled = ingest("hand") | {"metadata": None}
     with_sig = sanitized("alice", nulled, "ol/with-sig", ["metadata"], sig=derive("ol/sig", 64))
     out.append(run("san-with-sig", ("UCAN-039", "WIRE-019", "WIRE-027"),
@@ -321,6 +374,21 @@ def sanitized_cases() -> list[Case]:
     out.append(run("sig-null-without-san", ("SIG-027", "DM-016", "UCAN-039"),
                    "sig null and no sanitization record", [unsigned],
                    ["E_SIGNATURE_MISSING"], []))
+    bad_payload = ingest("bad") | {"metadata": None, "source_type": "Photo"}
+    out.append(run("sanitized-payload-checked", ("DM-031", "UCAN-044"),
+                   "a sanitized ingest whose record verifies, but whose source_type 'Photo' is "
+                   "not a name: the payload step rejects it", [sanitized(
+                       "alice", bad_payload, "ol/bad-payload", ["metadata"])],
+                   ["E_PAYLOAD_INVALID"], [], root=None,
+                   comment="a record built by hand as the filter would (of = "
+                   "derive('of/ol/bad-payload')); a log without a root"))
+    out.append(run("sanitized-record-before-payload", ("DM-031", "UCAN-043"),
+                   "the same bad payload under a record whose signature does not verify: the "
+                   "signature step (the record's) comes first", [sanitized(
+                       "alice", bad_payload, "ol/bad-both", ["metadata"],
+                       san_sig=derive("ol/bad-both-sig", 64))],
+                   ["E_SIGNATURE_MISSING"], [], root=None,
+                   comment="the record's sig is derive('ol/bad-both-sig', 64)"))
     forged = sanitized("alice", nulled, "ol/forged", ["metadata"],
                        san_sig=derive("ol/forged-sig", 64))
     out.append(run("record-does-not-verify", ("UCAN-043", "SIG-027"),
