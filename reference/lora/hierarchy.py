@@ -132,6 +132,7 @@ def new_hierarchy(base: BaseModel) -> Hierarchy:
     """The pristine hierarchy: A from the generator, B exactly zero, no ops [LORA-010]."""
     layers = {}
     for spec in LAYERS:
+        # [LORA-015] a copy: updates never write the pristine A, so any rebuild starts from it
         a = {t: base.pristine_a[(spec.name, t)].clone() for t in TARGETS}
         b = {t: torch.zeros(TARGET_SHAPES[t][0], spec.rank, dtype=torch.float32,
                             device=base.device) for t in TARGETS}

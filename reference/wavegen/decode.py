@@ -173,6 +173,9 @@ def _gate(c: float, threshold: float, trace: Trace | None) -> bool:
     """Whether a window's coherence is above a threshold, the margin recorded for the generator."""
     if trace is not None:
         trace.gates.append((c, threshold))
+    # [WAVE-014] [WAVE-022] a gate opens only strictly above its threshold
+    # equivalent mutant (cmp-flip): `>=` differs only when c equals the threshold exactly, and
+    # every vector's gates clear it by more than 3.4e-3, the cross-implementation bound (7.3)
     return c > threshold
 
 
