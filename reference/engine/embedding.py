@@ -29,6 +29,8 @@ Vector = tuple[float, ...]  # float32 values held exactly as Python floats, in i
 def compute_grams(text: str) -> list[bytes]:
     """The grams of a text: every 3-byte window of 0x02 || UTF-8 || 0x03 (section 3.1) [ENG-017]."""
     padded = bytes([START]) + text.encode("utf-8") + bytes([END])
+    # equivalent mutant (cmp-flip): with <=, a 3-byte padded text returns [padded], which is
+    # its one 3-byte window anyway
     if len(padded) < GRAM:  # [ENG-017] the empty text: its one gram is the padding alone
         return [padded]
     return [padded[i:i + GRAM] for i in range(len(padded) - GRAM + 1)]

@@ -63,11 +63,13 @@ def check_weight(name: str, value: Value) -> None:
 def check_vector(name: str, value: Value) -> None:
     """Binary32 big-endian components, 1 to 4096 of them, finite, of unit norm (section 2.2);
     each rule cites its own id on its line."""
-    require(isinstance(value, bytes) and len(value) % 4 == 0
-            and 1 <= len(value) // 4 <= MAX_COMPONENTS, "ENG-005", BAD,
+    require(isinstance(value, bytes) and len(value) % 4 == 0 and value != b""
+            and len(value) // 4 <= MAX_COMPONENTS, "ENG-005", BAD,
             f"{name!r} is not a byte string of 1 to {MAX_COMPONENTS} binary32 values")
     data = cast(bytes, value)
     components = struct.unpack(f">{len(data) // 4}f", data)
+    # equivalent mutant (require-true): a NaN or infinite component makes the squared norm
+    # NaN or infinite, which the ENG-006 check below rejects with the same E_PAYLOAD_INVALID
     require(all(math.isfinite(x) for x in components), "ENG-005", BAD,
             f"{name!r} holds a NaN or infinite component")
     square_sum = 0.0

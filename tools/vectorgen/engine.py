@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import attrs
+import blake3
 
 import reference.driver.engine  # noqa: F401  (registers the engine.* commands)
 from reference import oplog
@@ -191,7 +193,7 @@ def case(case_id: str, requirements: tuple[str, ...], description: str, command:
 
 
 def run_case(case_id: str, requirements: tuple[str, ...], description: str, script: Script,
-             queries: list[dict[str, Any]], result: Result = "valid",
+             queries: list[Any], result: Result = "valid",
              comment: str | None = None, error: str | None = None,
              ops: list[str] | None = None) -> Case:
     hex_ops = script.hex_ops() if ops is None else ops
@@ -311,11 +313,21 @@ def events_cases() -> list[Case]:
     c = edge.content("x")
     edge.embed(c, embedding.encode_vector([1.0, 2.0**-5]), "test-2d")
     edge.embed(c, embedding.encode_vector([1.0] + [0.0] * 4095), "test-4096d")
+    edge.embed(c, embedding.encode_vector([1.0]), "test-1d")
     edge.emit({"type": "EnginePatternStrengthened", "event": edge.rid(), "cluster": c,
                "weight": 0.0, "supports": [c]})
-    out.append(run_case("valid-bounds", ("ENG-004", "ENG-005", "ENG-006"),
-                        "squared norm exactly 1 + 2^-10 (1.0, 2^-5), 4096 components, "
-                        "weight 0.0: all accepted", edge, [], comment=OPS_COMMENT))
+    edge.note("EngineFeedbackReceived", c, 1.0, "rating")
+    edge.search("x", v4, 1)
+    edge.emit({"type": "EnginePriorsFound", "event": edge.rid(), "subject": c, "count": 0,
+               "relevance": 0.0, "supports": [c]})
+    edge.emit({"type": "EngineValueEvolved", "event": edge.rid(), "subject": c, "value": 0.0,
+               "steps": 0, "supports": [c]})
+    out.append(run_case("valid-bounds", ("ENG-003", "ENG-004", "ENG-005", "ENG-006",
+                                         "ENG-009"),
+                        "squared norm exactly 1 + 2^-10 (1.0, 2^-5), 4096 components, one "
+                        "component (1.0), weight 0.0, rating 1.0, k 1, count 0 and steps 0 (the "
+                        "lower bounds of count(1, 1024) and count(0, 1024)): all accepted",
+                        edge, [], comment=OPS_COMMENT))
     ranked = Script("events-ranked-bounds")
     c = ranked.content("x")
     refs = [ranked.content(f"prior {i}") for i in range(MAX_PRIORS)]
@@ -564,11 +576,49 @@ def search_cases() -> list[Case]:
         run_case("query-not-unit", ("ENG-025",), "a query vector (0.5, 0, 0, 0)", s,
                  [q(embedding.encode_vector([0.5, 0, 0, 0]).hex(), 1)], "invalid", comment,
                  "E_BAD_REQUEST"),
-        run_case("query-text-and-vector", ("ENG-025",), "both text and vector", s,
+        run_case("query-vector-ragged", ("ENG-025",), "a 6-byte query vector: not a whole "
+                 "number of binary32 values (ENG-005)", s, [q("3f8000000000", 1)], "invalid",
+                 comment, "E_BAD_REQUEST"),
+        run_case("query-vector-nan", ("ENG-025",), "a query vector (NaN, 0, 0, 0) (ENG-005)",
+                 s, [q("7fc00000" + "00000000" * 3, 1)], "invalid", comment, "E_BAD_REQUEST"),
+        run_case("query-text-and-vector", ("ENG-042",), "both text and vector", s,
                  [{**q(q1, 1), "text": "x"}], "invalid", comment, "E_BAD_REQUEST"),
-        run_case("query-k-zero", ("ENG-025",), "k = 0", s, [q(q1, 0)], "invalid", comment,
+        run_case("query-neither-text-nor-vector", ("ENG-042",), "a search with only model "
+                 "and k", s, [{"query": "search", "model": T4, "k": 1}], "invalid", comment,
+                 "E_BAD_REQUEST"),
+        run_case("query-k-zero", ("ENG-042",), "k = 0, one below the lower limit 1", s,
+                 [q(q1, 0)], "invalid", comment, "E_BAD_REQUEST"),
+        run_case("query-k-one", ("ENG-042", "ENG-027"), "k = 1, the lower limit: the best "
+                 "result alone", s, [q(q1, 1)], comment=comment),
+        run_case("query-kinds-and-record-ids", ("ENG-042", "ENG-025"),
+                 "one query of each kind, every record id argument of 17 bytes, a search by "
+                 "text and one by vector: all answered", s,
+                 [{"query": "search", "text": "A", "k": 2}, q(q1, 2),
+                  {"query": "priors", "search": ids["S"].hex()},
+                  {"query": "citations", "id": ids["cA"].hex()},
+                  {"query": "coupling", "a": ids["A"].hex(), "b": ids["B"].hex()},
+                  {"query": "clusters"}, {"query": "salience", "steps": 0},
+                  {"query": "audits"}], comment=comment),
+        run_case("query-unknown-kind", ("ENG-042",), "a query kind 'nearest' the table does "
+                 "not list", s, [{"query": "nearest"}], "invalid", comment, "E_BAD_REQUEST"),
+        run_case("query-not-object", ("ENG-042",), "a query that is an array, not an object",
+                 s, [["search"]], "invalid", comment, "E_BAD_REQUEST"),
+        run_case("query-number", ("ENG-042",), "a query that is the number 7, not an object",
+                 s, [7], "invalid", comment, "E_BAD_REQUEST"),
+        run_case("query-salience-steps-negative", ("ENG-042",), "steps = -1, one below the "
+                 "lower limit 0", s, [{"query": "salience", "steps": -1}], "invalid", comment,
                  "E_BAD_REQUEST"),
     ]
+    for arg, (kind, other) in (("search", ("priors", {})), ("id", ("citations", {})),
+                               ("a", ("coupling", {"b": ids["B"].hex()})),
+                               ("b", ("coupling", {"a": ids["A"].hex()}))):
+        target = ids["S"] if kind == "priors" else ids["A"]
+        for label, raw in (("16", target[:16]), ("18", target + b"\x00")):
+            out.append(run_case(
+                f"{kind}-{arg}-{label}-bytes", ("ENG-042",),
+                f"{kind} with a {label}-byte {arg} (a 17-byte record id cut or extended)",
+                s, [{"query": kind, **other, arg: raw.hex()}], "invalid", comment,
+                "E_BAD_REQUEST"))
     edge = Script("priors-at-threshold")
     half = embedding.encode_vector([0.5, math.sqrt(0.75), 0.0, 0.0])
     low = embedding.encode_vector([0.25, math.sqrt(0.9375), 0.0, 0.0])
@@ -600,6 +650,17 @@ def search_cases() -> list[Case]:
                         "content 'abc' carries the embedding of 'xyz' and the other way round: "
                         "the store holds the author's vectors, never recomputed ones", data,
                         [{"query": "search", "text": "xyz", "k": 1}], comment=OPS_COMMENT))
+    hashed = Script("search-author-bytes-hash")
+    content_abc = hashed.content("abc")
+    stored = hashed.embed(content_abc, text_vector("xyz"), REF)
+    for vector in (text_vector("xyz"), text_vector("abc")):
+        hashed.emit({"type": "EngineVectorStored", "event": hashed.rid(), "subject": stored,
+                     "hash": blake3.blake3(vector).digest(), "supports": [stored]})
+    out.append(run_case("author-bytes-hash", ("ENG-014", "ENG-039"),
+                        "content 'abc' carries the embedding of 'xyz'; two EngineVectorStored "
+                        "audits of it: the BLAKE3 hash of the author's bytes (the 'xyz' "
+                        "embedding) matches, the hash of a recomputed embedding of 'abc' does "
+                        "not", hashed, [{"query": "audits"}], comment=OPS_COMMENT))
     cite = Script("citations")
     ev = cite.evidence("doc")
     c1 = cite.content("one", [ev])
@@ -638,6 +699,42 @@ def _cluster_script(label: str = "clusters") -> tuple[Script, dict[str, bytes]]:
     return s, ids
 
 
+def _exact_join() -> tuple[bytes, bytes]:
+    """F = (1, 2^-20, 2^-42, 0) and J, whose section 4.3 score against F is exactly 0.8."""
+    founder = (1.0, 2.0**-20, 2.0**-42, 0.0)
+    v0 = struct.unpack(">f", struct.pack(">I", struct.unpack(">I", struct.pack(">f", 0.8))[0]
+                                         - 1))[0]  # the binary32 just below 0.8
+    rest = Fraction(0.8) - Fraction(v0)
+    v1 = embedding.round_f32(float(rest * 2**20))
+    v2 = embedding.round_f32(float((rest - Fraction(v1) / 2**20) * 2**42))
+    v3 = embedding.round_f32(math.sqrt(1.0 - v0 * v0 - v1 * v1 - v2 * v2))
+    joiner = (v0, v1, v2, v3)
+    if embedding.compute_dot(joiner, founder) != patterns.JOIN_SCORE:
+        raise GenerationError("exact join: the score is not exactly 0.8")
+    return embedding.encode_vector(founder), embedding.encode_vector(joiner)
+
+
+def _cluster_edge_script() -> tuple[Script, dict[str, bytes]]:
+    """test-4d, in order: p (25 deg) [rank 20], q (-25 deg) [rank 30], x (0 deg), which
+    scores cos 25 deg against both; test-4d-b: P (25 deg) [rank 40], Q (-25 deg) [rank 5],
+    v (20 deg); test-4d-c: F = (1, 2^-20, 2^-42, 0), then J = (v0, v1, v2, v3), v0 the
+    binary32 just below 0.8, v1 and v2 binary32 corrections making the float64 score
+    against F exactly 0.8, v3 = binary32 of sqrt(1 - v0^2 - v1^2 - v2^2); test-4d-d:
+    A (1,0,0,0), then B (0.5, binary32 of sqrt 0.75, 0, 0), whose score is exactly 0.5."""
+    s = Script("clusters-edges")
+    ids: dict[str, bytes] = {}
+    founder, joiner = _exact_join()
+    half = embedding.encode_vector([0.5, math.sqrt(0.75), 0.0, 0.0])
+    for name, vec, rank, model in (
+            ("p", deg(25), 20, T4), ("q", deg(-25), 30, T4), ("x", deg(0), None, T4),
+            ("P", deg(25), 40, "test-4d-b"), ("Q", deg(-25), 5, "test-4d-b"),
+            ("v", deg(20), None, "test-4d-b"), ("F", founder, None, "test-4d-c"),
+            ("J", joiner, None, "test-4d-c"), ("A", unit(1, 0, 0, 0), None, "test-4d-d"),
+            ("B", half, None, "test-4d-d")):
+        ids["c" + name], ids[name] = s.item(vec, model, rank, name)
+    return s, ids
+
+
 def cluster_cases() -> list[Case]:
     s, ids = _cluster_script()
     comment = OPS_COMMENT + " " + (_cluster_script.__doc__ or "").replace("\n    ", " ")
@@ -649,7 +746,7 @@ def cluster_cases() -> list[Case]:
                  "the smaller id b; z, z2, z3 form a pattern; a-b centroids score cos 37.5 deg "
                  "(an edge); a2 (other model) founds its own cluster", s, clusters,
                  comment=comment),
-        run_case("delivery-order", ("ENG-021", "ENG-032"),
+        run_case("delivery-order", ("ENG-021", "ENG-032", "DM-022"),
                  "the same ops delivered in reverse order (held, then released): the same "
                  "clusters", s, clusters, comment=comment, ops=list(reversed(s.hex_ops()))),
     ]
@@ -659,6 +756,15 @@ def cluster_cases() -> list[Case]:
     out.append(run_case("tombstone-reclusters", ("ENG-022", "ENG-032"),
                         "b's content is tombstoned: b leaves, x now joins a, and a-b's edge "
                         "is gone", t, clusters, comment=comment))
+    e, eids = _cluster_edge_script()
+    out.append(run_case("ties-and-exact-thresholds", ("ENG-032", "ENG-035"),
+                        "test-4d: x ties p and q and joins p (smaller id, founded first); "
+                        "test-4d-b: v joins P (score cos 5 deg) although Q, founded later with a "
+                        "smaller id, scores lower; test-4d-c: J scores exactly 0.8 against F and "
+                        "joins it; test-4d-d: the centroids of A and B score exactly 0.5 and are "
+                        "adjacent", e, clusters,
+                        comment=OPS_COMMENT + " " + (_cluster_edge_script.__doc__ or "")
+                        .replace("\n    ", " ")))
     texts = ["the cat sat on the mat", "the dog sat on the mat", "the cat sat on a mat",
              "quantum chromodynamics lecture notes", "quantum chromodynamics lecture note"]
     r = Script("clusters-reference")
@@ -725,7 +831,7 @@ def salience_cases() -> list[Case]:
                         "ev is tombstoned (an empty cascade list: the closure still applies): "
                         "only ev2 and c3 remain, with c3's input", t,
                         [{"query": "salience", "steps": 5}], comment=comment))
-    out.append(run_case("bad-steps", ("ENG-038",), "steps 1025 is out of range", s,
+    out.append(run_case("bad-steps", ("ENG-042",), "steps 1025 is out of range", s,
                         [{"query": "salience", "steps": 1025}], "invalid", comment,
                         "E_BAD_REQUEST"))
     return out
@@ -757,7 +863,7 @@ def tombstone_cases() -> list[Case]:
     s, ids = base("tombstone-evidence")
     s.emit({"type": "TombstoneEvidence", "evidence": ids["ev"], "reason": "user deleted it",
             "cascade": sorted([ids["c"], ids["e"], ids["fb"]])})
-    out.append(run_case("evidence-tombstoned", ("ENG-022", "ENG-023", "DM-012"),
+    out.append(run_case("evidence-tombstoned", ("ENG-022", "ENG-023", "DM-012", "DM-022"),
                         "the evidence is tombstoned: e leaves search and clusters, c and the "
                         "evidence leave salience, the feedback's input is gone", s, everything,
                         comment=OPS_COMMENT))
@@ -771,7 +877,7 @@ def tombstone_cases() -> list[Case]:
                         [*everything, {"query": "coupling", "a": late.hex(),
                                        "b": ids["f"].hex()}], "invalid", OPS_COMMENT,
                         "E_NOT_FOUND"))
-    out.append(run_case("embedding-after-tombstone-search", ("ENG-022", "DM-028"),
+    out.append(run_case("embedding-after-tombstone-search", ("ENG-022", "DM-028", "DM-022"),
                         "the same log: search and clusters show only f", s, everything,
                         comment=OPS_COMMENT))
     pri = Script("tombstone-priors")
@@ -796,9 +902,40 @@ def tombstone_cases() -> list[Case]:
                         "only the embedding e is tombstoned: c stays a salience node with its "
                         "feedback, e leaves search and clusters", s, everything,
                         comment=OPS_COMMENT))
-    out.append(run_case("embedding-only-reversed", ("ENG-021", "ENG-022"),
+    out.append(run_case("embedding-only-reversed", ("ENG-021", "ENG-022", "DM-022"),
                         "the same ops delivered in reverse order: the same answers", s,
                         everything, comment=OPS_COMMENT, ops=list(reversed(s.hex_ops()))))
+    twice = Script("tombstone-created-twice")
+    one, two = twice.content("one"), twice.content("two")
+    x = twice.rid()
+
+    def embedding_of(subject: bytes, vector: bytes) -> dict[str, Any]:
+        return {"type": "EngineEmbeddingGenerated", "event": x, "subject": subject,
+                "model": T4, "vector": vector, "supports": [subject]}
+
+    twice.emit(embedding_of(two, unit(0, 1, 0, 0)))
+    twice.emit({"type": "CascadeTombstone", "root": two, "reason": "forget two",
+                "cascade": []})
+    early = twice.factory.op(embedding_of(one, unit(1, 0, 0, 0)), ts=(BASE_MS + 2, 1)).hex()
+    late_ops = [*twice.hex_ops(), early]
+    twice_queries: list[dict[str, Any]] = [
+        {"query": "search", "vector": unit(1, 0, 0, 0).hex(), "model": T4, "k": 2},
+        {"query": "citations", "id": one.hex()}, {"query": "citations", "id": two.hex()},
+        {"query": "clusters"}]
+    twice_comment = (OPS_COMMENT + " Ops at BASE_MS + 1 to 4: content one, content two, X "
+                     "= an embedding (0,1,0,0) of two, a CascadeTombstone of two; then X "
+                     "again, an embedding (1,0,0,0) of one timestamped (BASE_MS + 2, 1).")
+    out.append(run_case("earlier-creation-delivered-last", ("DM-034", "DM-022", "ENG-021",
+                                                              "ENG-022"),
+                        "record X is created by an embedding of two (then tombstoned with "
+                        "two), and by an earlier embedding of one delivered last: the earlier "
+                        "creation wins, so X is live with one's vector and cites one only",
+                        twice, twice_queries, comment=twice_comment, ops=late_ops))
+    in_order = [*late_ops[:2], early, *late_ops[2:4]]
+    out.append(run_case("later-creation-delivered-last", ("DM-034", "DM-022", "ENG-022"),
+                        "the same ops delivered in total order: the later creation of X is "
+                        "ignored and the tombstone of two leaves X live", twice, twice_queries,
+                        comment=twice_comment, ops=in_order))
     return out
 
 
@@ -830,12 +967,11 @@ def audit_cases() -> list[Case]:
         return s.emit({"type": variant, "event": s.rid(), **fields,
                        "supports": sorted(set(named))})
 
-    import blake3
-
     a_vec = view.store.get_vector(ids["A"])
     if a_vec is None:
         raise GenerationError("audits: A is not in the store")
-    audit("EngineVectorStored", subject=ids["A"], hash=blake3.blake3(a_vec[1]).digest())
+    stored = audit("EngineVectorStored", subject=ids["A"],
+                   hash=blake3.blake3(a_vec[1]).digest())
     audit("EngineVectorStored", subject=ids["B"], hash=bytes(32))
     audit("EnginePriorsFound", subject=ids["S"], count=len(hits), relevance=prior.relevance)
     audit("EnginePriorsFound", subject=ids["S"], count=len(hits) - 1,
@@ -851,22 +987,30 @@ def audit_cases() -> list[Case]:
     audit("EngineTopologyUpdated", model=T4, graph=[list(e) for e in
                                                      patterns.compute_topology(clusters)])
     audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)], steps=10)
+    audit("EnginePriorsFound", subject=ids["A"], count=0, relevance=0.0)
+    audit("EngineResultsReturned", subject=ids["A"], priors=[])
+    s.emit({"type": "EngineVectorStored", "event": stored, "subject": ids["B"],
+            "hash": bytes(32), "supports": [ids["B"]]})
     s.note("EngineFeedbackReceived", subject, 1.0, "rating")
     stale = audit("EngineValueEvolved", subject=subject, value=values[nodes.index(subject)],
                   steps=10)
     comment = (OPS_COMMENT + " test-4d items A (1,0,0,0), B (3,1,0,0), C (3,4,0,0), D (5 deg); "
                "a search S (query A, k 3); then pairs of audit records, the first of each pair "
                "with the value the projection computes over the ops before it, the second "
-               "altered; the last ValueEvolved follows a new feedback it does not reflect.")
+               "altered; then a PriorsFound and a ResultsReturned whose subject is the embedding "
+               "A, no recorded search; then a second creation of the first VectorStored's record "
+               "(naming B, zero hash), which the first creation makes no audit; the last "
+               "ValueEvolved follows a new feedback it does not reflect.")
     out = [run_case("verdicts", ("ENG-039", "ENG-040", "ENG-016"),
-                    "match for each correct audit, mismatch for each altered one; the audits "
-                    "change neither search nor clusters", s,
+                    "match for each correct audit, mismatch for each altered one and for priors "
+                    "of a record that is no search; one verdict per live derived operation; "
+                    "the audits change neither search nor clusters", s,
                     [{"query": "audits"}, {"query": "clusters"},
                      {"query": "priors", "search": ids["S"].hex()}], comment=comment)]
     early = s.factory.op({"type": "EngineEmbeddingGenerated", "event": s.rid(),
                              "subject": ids["cA"], "model": T4, "vector": unit(1, 0, 0, 0),
                              "supports": [ids["cA"]]}, ts=(BASE_MS + 8, 1))
-    out.append(run_case("late-op-changes-prefix", ("ENG-039", "ENG-021"),
+    out.append(run_case("late-op-changes-prefix", ("ENG-039", "ENG-021", "DM-022"),
                         "an embedding (1,0,0,0) delivered last but timestamped just before S "
                         "enters every audit's prefix: S's priors, the cluster's weight and "
                         "centroid sums change, and so do those verdicts", s,
