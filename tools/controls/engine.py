@@ -6,7 +6,7 @@ The harness (conformance/suites/engine.py and vectors/engine/) must fail every o
 from __future__ import annotations
 
 from reference.engine import projection, vectorstore
-from reference.oplog import OpLog
+from reference.oplog import OpLog, StoredOp
 from tools.controls import control
 
 
@@ -38,6 +38,14 @@ def tombstone_leaks() -> None:
 @control("engine-cluster-arrival-order", "ENG-021",
          "clusters follow the order ops arrived in, not the total order")
 def cluster_arrival_order() -> None:
+    original = projection.EngineProjection.apply
+
+    def apply(self: projection.EngineProjection, op: StoredOp) -> None:
+        arrival: dict[bytes, int] = self.__dict__.setdefault("_arrival", {})
+        arrival.setdefault(op.hash, len(arrival))
+        original(self, op)
+        self.ops.sort(key=lambda o: arrival.get(o.hash, -1))
+
     def from_log(cls: type[projection.EngineProjection], log: OpLog
                  ) -> projection.EngineProjection:
         view = projection.EngineProjection.from_ops(log.ops())
@@ -46,4 +54,5 @@ def cluster_arrival_order() -> None:
         view.ops.sort(key=lambda o: position[o.hash])
         return view
 
+    projection.EngineProjection.apply = apply  # type: ignore[method-assign]
     projection.EngineProjection.from_log = classmethod(from_log)  # type: ignore[assignment]
