@@ -758,3 +758,29 @@ def test_driver_reconcile_trace_matches_bytes() -> None:
     assert len(res["a_needs"]) == 5 and len(res["b_needs"]) == 3
     recs = [t for t in res["trace"] if frames.decode_frame(bytes.fromhex(t["frame"]))["t"] == "rec"]
     assert len(recs) == res["rounds"]
+
+
+def test_driver_session_against_a_scripted_peer() -> None:
+    """mesh.session: the initiator's hello comes first, and a second hello is refused."""
+    peer_hello = frames.encode_frame(mesh.compute_hello(ROOT, node_id("p"))).hex()
+    out = dispatch({"id": 1, "cmd": "mesh.session", "args": {
+        "root": ROOT, "seed": seed("b").hex(), "events": [], "now_ms": T0,
+        "initiator": True, "salt": SALT.hex(), "peer": [peer_hello, peer_hello]}})
+    assert out["ok"], out
+    res = out["result"]
+    assert [f["t"] for f in res["sent"]] == ["hello", "rec", "error"]
+    assert (res["end"], res["code"]) == ("refused", "E_MESH_FRAME")
+
+
+def test_invalid_driver_session_prefix_over_limit_is_not_read() -> None:
+    """mesh.session refuses a prefix over 1 MiB at once, but waits for a body of 1 MiB."""
+    peer_hello = frames.encode_frame(mesh.compute_hello(ROOT, node_id("p"))).hex()
+    ends = []
+    for n in (frames.MAX_FRAME_BYTES + 1, frames.MAX_FRAME_BYTES):
+        out = dispatch({"id": 1, "cmd": "mesh.session", "args": {
+            "root": ROOT, "seed": seed("b").hex(), "events": [], "now_ms": T0,
+            "initiator": False, "salt": SALT.hex(),
+            "peer": [peer_hello, n.to_bytes(4, "big").hex()]}})
+        assert out["ok"], out
+        ends.append(out["result"]["end"])
+    assert ends == ["refused", "closed"]

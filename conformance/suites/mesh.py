@@ -233,6 +233,12 @@ def check_ops_frames_filled_to_the_limit(impl: Impl) -> None:
            f"a valid ops frame of exactly 1 MiB decodes to {out}")
     impl.err("mesh.decode_frame", {"frame": frame({"t": "ops", "ops": over}).hex()},
              "E_MESH_FRAME")
+    # the largest op that travels alone is 1,048,559 bytes (body n + 17): one byte more
+    # cannot be pushed in any ops frame and is refused with E_CBOR_LIMIT
+    alone = padded("too-large", 0, MAX_FRAME - 16)
+    expect(ops_body_size([alone]) == MAX_FRAME + 1, "the oversized op's frame body")
+    impl.err("mesh.reconcile", {"a": [], "b": [alone.hex()], "salt": derive("limit", 16).hex()},
+             "E_CBOR_LIMIT")
 
 @check("MESH-003", "MESH-004", "MESH-005", "MESH-006")
 @given(bad_v=st.booleans(), bad_root=st.booleans(), bad_rules=st.booleans(),

@@ -9,10 +9,14 @@ to one node's replica (an in-memory log with the mesh root) at given instants.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import os
+import shutil
+import tempfile
+from typing import Any, cast
 
 import reference.mesh as mesh
-from reference import identifiers, oplog, signatures, wire_format
+from reference import identifiers, oplog, signatures, ucan, wire_format
 from reference._require import SpecViolation, require
 from reference.driver._registry import Args, command
 from reference.introduction import ErrorCode
@@ -113,54 +117,191 @@ def mesh_reconcile(args: Args) -> dict[str, Any]:
     return out
 
 
-def _event(raw: Any) -> tuple[str, bytes, int, bytes]:
-    """One event of `mesh.receive`: ("op", bytes, now, peer) or ("release", b"", now, b"")."""
+Event = tuple[str, dict[str, Any]]
+
+
+def _event(raw: Any) -> Event:
+    """One event of `mesh.receive` or `mesh.session`, its arguments checked (section 9)."""
     if not isinstance(raw, dict):
         raise _bad("an event is an object")
     args = Args(raw)
-    if set(raw) == {"release"}:
-        return "release", b"", args.int("release"), b""
-    if set(raw) - {"peer"} != {"op", "now_ms"}:
-        raise _bad("an event is {op, now_ms[, peer]} or {release}")
-    peer = args.bytes("peer") if "peer" in raw else node.NO_PEER
-    if len(peer) != 32:
-        raise _bad("a peer is a 32-byte NodeId")
-    return "op", args.bytes("op"), args.int("now_ms"), peer
+    keys = set(raw)
+    if keys == {"release"}:
+        return "release", {"now": args.int("release")}
+    if keys == {"restart"}:
+        return "restart", {"now": args.int("restart")}
+    if keys - {"peer"} == {"op", "now_ms"}:
+        peer = args.bytes("peer") if "peer" in raw else node.NO_PEER
+        if len(peer) != 32:
+            raise _bad("a peer is a 32-byte NodeId")
+        return "op", {"op": args.bytes("op"), "now": args.int("now_ms"), "peer": peer}
+    if keys in ({"author", "now_ms", "id_random"}, {"announce", "now_ms", "id_random"},
+                {"delegate", "now_ms", "id_random", "nbf", "nonce"}):
+        kind = ({"author", "announce", "delegate"} & keys).pop()
+        out: dict[str, Any] = {"value": args.bytes(kind), "now": args.int("now_ms"),
+                               "id_random": args.bytes("id_random")}
+        if len(out["id_random"]) != 10:
+            raise _bad("'id_random' is 10 bytes")
+        if kind == "author":
+            payload = wire_format.decode_canonical(out["value"])
+            if not isinstance(payload, dict):
+                raise _bad("'author' is the deterministic CBOR of a payload map")
+            out["value"] = payload
+        if kind == "delegate":
+            out["nbf"], out["nonce"] = args.int("nbf"), args.bytes("nonce")
+            if len(out["value"]) != 32 or len(out["nonce"]) != ucan.NONCE_BYTES:
+                raise _bad("'delegate' is a 32-byte NodeId and 'nonce' 16 bytes")
+        return kind, out
+    raise _bad("an event is {op, now_ms[, peer]}, {release}, {restart}, "
+               "{author | announce, now_ms, id_random} or "
+               "{delegate, now_ms, id_random, nbf, nonce}")
+
+
+class _Run:
+    """A node of mesh `root` with key `seed`, fresh, and the results of its events."""
+
+    def __init__(self, root: str, seed: bytes, restarts: bool) -> None:
+        self.root, self.seed = root, seed
+        self.now = 0
+        # a node that restarts keeps its log in a file, reopened on restart
+        self.dir = tempfile.mkdtemp(prefix="strata-mesh-") if restarts else None
+        self.replica = self._open()
+
+    def _open(self) -> node.Replica:
+        path = ":memory:" if self.dir is None else os.path.join(self.dir, "log.sqlite")
+        return node.Replica(oplog.OpLog(path, root=self.root), self.seed, self.root,
+                            lambda: self.now)
+
+    def run(self, kind: str, ev: dict[str, Any]) -> dict[str, Any]:
+        """Run one event; its result {status, code, stored}."""
+        self.now = ev["now"]
+        r = self.replica
+        before = set(r.items.keys)
+        code: str | None = None
+        if kind == "release":
+            r.release()
+            status = "released"
+        elif kind == "restart":
+            r.log.close()  # the node stops; it starts again from its log's file
+            self.replica = self._open()
+            status = "restarted"
+        elif kind == "op":
+            status, code = r.receive(ev["op"], ev["peer"])
+        elif kind == "author":
+            r.author(ev["value"], ev["id_random"])
+            status = "authored"
+        elif kind == "announce":
+            r.announce(ev["value"], ev["id_random"])
+            status = "authored"
+        else:
+            r.delegate(ev["value"], [mesh.ALL], ev["nbf"], ev["nonce"], ev["id_random"])
+            status = "authored"
+        stored = sorted(set(self.replica.items.keys) - before)
+        return {"status": status, "code": code,
+                "stored": [reconcile.get_hash(k).hex() for k in stored]}
+
+    def state(self) -> dict[str, Any]:
+        """The node's log, held ops, refusal record, flags and clock (section 9)."""
+        r = self.replica
+        return {
+            "ops": [op.hash.hex() for op in r.log.ops()],
+            "held": [{"hash": h.hex(), "reason": c} for h, c in r.log.held()],
+            "refusals": [{k: x[k] for k in ("peer", "hash", "code", "count")}
+                         for x in r.refusals()],
+            "backdated": r.backdated(),
+            "clock": [r.clock.state.l, r.clock.state.c],
+        }
+
+    def close(self) -> None:
+        self.replica.log.close()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _start(args: Args) -> tuple[_Run, list[Event]]:
+    root = _root(args)
+    seed = args.bytes("seed")
+    if len(seed) != 32:
+        raise _bad("'seed' is the node's 32-byte Ed25519 seed")
+    events = [_event(raw) for raw in args.list("events")]
+    return _Run(root, seed, any(kind == "restart" for kind, _ in events)), events
 
 
 @command("mesh.receive")
 def mesh_receive(args: Args) -> dict[str, Any]:
-    """Offer ops from peers to a fresh node of mesh `root` at given instants (section 6.3)."""
-    root = _root(args)
-    seed = args.bytes("seed")
-    if len(seed) != 32:
-        raise _bad("'seed' is the receiving node's 32-byte Ed25519 seed")
-    events = [_event(raw) for raw in args.list("events")]
-    clock = {"now": 0}
-    replica = node.Replica(oplog.OpLog(":memory:", root=root), seed, root, lambda: clock["now"])
-    results: list[dict[str, Any]] = []
-    for kind, data, now_ms, peer in events:
-        clock["now"] = now_ms
-        before = set(replica.items.keys)
-        if kind == "release":
-            replica.release()
-            status, code = "released", None
+    """Offer ops from peers to a fresh node of mesh `root` at given instants (section 9)."""
+    run, events = _start(args)
+    try:
+        results = [run.run(kind, ev) for kind, ev in events]
+        return {"results": results, **run.state()}
+    finally:
+        run.close()
+
+
+class _Collect:
+    """The writing half of a scripted session: it keeps every frame the node sends."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.frames.append(bytes(data))
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    async def wait_closed(self) -> None:
+        return None
+
+
+@command("mesh.session")
+def mesh_session(args: Args) -> dict[str, Any]:
+    """One session of a node against a scripted peer, in memory (section 9)."""
+    run, events = _start(args)
+    try:
+        initiator = args.any("initiator")
+        if not isinstance(initiator, bool):
+            raise _bad("'initiator' is true or false")
+        salt = args.bytes("salt")
+        if len(salt) != reconcile.SALT_BYTES:
+            raise _bad("'salt' is 16 bytes")
+        peer = b"".join(_hex_list(args, "peer"))
+        now_ms = args.int("now_ms")
+        results = [run.run(kind, ev) for kind, ev in events]
+        run.now = now_ms
+
+        async def go() -> node.SyncReport:
+            reader = asyncio.StreamReader(limit=2 * frames.MAX_FRAME_BYTES)
+            reader.feed_data(peer)
+            reader.feed_eof()  # the peer closes after its last byte
+            return await node.run_session(run.replica, reader,
+                                          cast(asyncio.StreamWriter, writer), initiator,
+                                          salt=salt)
+
+        writer = _Collect()
+        report = asyncio.run(go())
+        sent: list[dict[str, Any]] = []
+        for data in writer.frames:
+            body = frames.decode_frame(data)
+            if body["t"] == "error":  # its msg is text for people: only the code is compared
+                sent.append({"t": "error", "code": body["code"]})
+            else:
+                sent.append({"t": body["t"], "frame": data.hex()})
+        if report.ok:
+            end = "done"
+        elif report.detail.startswith("connection:"):
+            end = "closed"
+        elif report.detail.startswith("refused by the peer:"):
+            end = "peer-error"
         else:
-            status, code = replica.receive(data, peer)
-        stored = sorted(set(replica.items.keys) - before)
-        results.append({"status": status, "code": code,
-                        "stored": [reconcile.get_hash(k).hex() for k in stored]})
-    out = {
-        "results": results,
-        "ops": [op.hash.hex() for op in replica.log.ops()],
-        "held": [{"hash": h.hex(), "reason": r} for h, r in replica.log.held()],
-        "refusals": [{k: r[k] for k in ("peer", "hash", "code", "count")}
-                     for r in replica.refusals()],
-        "backdated": replica.backdated(),
-        "clock": [replica.clock.state.l, replica.clock.state.c],
-    }
-    replica.log.close()
-    return out
+            end = "refused"
+        return {"results": results, "sent": sent, "end": end, "code": report.code,
+                **run.state()}
+    finally:
+        run.close()
 
 
 @command("mesh.resolve_merges")

@@ -38,7 +38,7 @@ def compute_announcement(root_seed: bytes, seed: bytes, wall_ms: int, nonce: byt
     root = identifiers.encode_did_key(signatures.compute_public_key(root_seed))
     token = ucan.issue_token(root_seed, ucan.get_principal(node), root, [ALL], wall_ms, None,
                              nonce, [])
-    # the node's first tick from a fresh clock at wall_ms is (wall_ms, 0) (spec/05 CLK-013)
+    # the node's first tick from a fresh clock at wall_ms is (wall_ms, 0) (spec/05 section 4)
     op_id = identifiers.IdGenerator(IdKind.OP).generate(wall_ms, id_random)
     env = Envelope(op_id=op_id, author=node, ts=(wall_ms, 0, node),
                    payload={"type": "DelegateUcan", "token": token.data}, sig=None)
@@ -82,7 +82,6 @@ def compute_rules_hash(root: str) -> bytes:
 
 def compute_hello(root: str, node: bytes) -> frames.Frame:
     """The hello frame a node sends first on every connection (section 3.2) [MESH-005]."""
-    # outside the harness (stmt-remove): only a live session sends a hello; test_two_nodes_converge
     return {"t": "hello", "v": PROTOCOL_VERSION, "root": root,
             "rules": compute_rules_hash(root), "node": node}
 
@@ -158,6 +157,7 @@ def compute_representatives(entities: Iterable[bytes],
 
     def find(x: bytes) -> bytes:
         while parent[x] != x:
+            # equivalent mutant (stmt-remove): path halving only shortens later walks to the root
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x

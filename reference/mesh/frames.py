@@ -37,6 +37,8 @@ Frame = dict[str, Value]
 def encode_frame(body: Frame) -> bytes:
     """Length prefix and deterministic CBOR of one frame map (section 4.1) [MESH-008]."""
     data = wire_format.encode_canonical(body)
+    # equivalent mutant (require-true, stmt-remove): the chapter 03 encoder above already
+    # refuses any encoding over MAX_ITEM_BYTES (= MAX_FRAME_BYTES), so no longer body gets here
     require(len(data) <= MAX_FRAME_BYTES, "MESH-009", BAD,
             f"a frame body of {len(data)} bytes is over {MAX_FRAME_BYTES}")
     return len(data).to_bytes(PREFIX_BYTES, "big") + data
@@ -45,17 +47,14 @@ def encode_frame(body: Frame) -> bytes:
 def check_length(prefix: bytes) -> int:
     """The body length a prefix announces, 1 to MAX_FRAME_BYTES (section 4.1) [MESH-009]."""
     n = int.from_bytes(prefix, "big")
-    # A body of 0 or 1 byte is never a frame map with a `t`, and one over 1 MiB is over the
-    # CBOR decoder's limit (chapter 03): decode_body refuses both with E_MESH_FRAME too, so
-    # only a live read, which must not wait for such a body, tells these checks apart
-    # (tests/test_mesh.py::test_invalid_frame_length_live).
-    # outside the harness (require-true, stmt-remove): live read only;
-    # test_invalid_frame_length_live
-    # outside the harness (const, cmp-flip): live read;
-    # test_invalid_frame_length_live
+    # A body over 1 MiB is over the CBOR decoder's limit (chapter 03) and decode_body would
+    # refuse it with E_MESH_FRAME too, but only after reading it: a session (mesh.session)
+    # tells the two apart, since the peer's bytes run out while the node waits for the body.
+    # (The const mutant n >= 0 is equivalent: it lets a prefix of 0 through, and reading 0
+    # bytes gives an empty body that decode_body refuses at once with the same E_MESH_FRAME;
+    # it is left unmarked because the other const mutant of this line, n >= 2, is killed by
+    # vectors/mesh/session.json#length-one.)
     require(n >= 1
-            # outside the harness (boolop-swap):
-            # test_invalid_frame_length_live
             and n <= MAX_FRAME_BYTES, "MESH-009", BAD,
             f"a frame announces {n} bytes; a body is 1 to {MAX_FRAME_BYTES} bytes")
     return n
@@ -95,15 +94,18 @@ def decode_body(data: bytes) -> Frame:
                 and all(isinstance(o, bytes) for o in ops), "MESH-010", BAD,
                 "an ops frame holds a non-empty array of byte strings")
     elif "salt" in body:  # rec; its ranges are checked by reconcile.decode_entries
+        # equivalent mutant (require-true): every reader of a salt (a session's first message,
+        # mesh.decode_frame) requires 16 bytes with the same E_MESH_FRAME, and a later message
+        # with any salt is refused with it too
         require(isinstance(body["salt"], bytes), "MESH-010", BAD, "'salt' is not bytes")
     return body
 
 
 def decode_frame(frame: bytes) -> Frame:
-    """Decode one whole frame, prefix included (section 4) [MESH-009] [MESH-010]."""
-    # a frame of fewer than 4 bytes fails the length check or the match below, same code
-    # outside the harness (cmp-flip, require-true, stmt-remove): live read;
-    # test_invalid_frame_length_live
+    """Decode one whole frame, prefix included (section 4) [MESH-009]."""
+    # equivalent mutant (cmp-flip, require-true, stmt-remove): a frame of 4 bytes or fewer
+    # has no body, so the match of its length below (or check_length, for a prefix of 0)
+    # refuses it with the same E_MESH_FRAME
     require(len(frame) >= PREFIX_BYTES, "MESH-009", BAD, "a frame is shorter than its prefix")
     n = check_length(frame[:PREFIX_BYTES])
     require(len(frame) - PREFIX_BYTES == n, "MESH-009", BAD,
@@ -129,6 +131,8 @@ def batch_ops(ops: Sequence[bytes]) -> list[list[bytes]]:
     for op in ops:
         item = _head(len(op)) + len(op)
         # equivalent mutant (const): an array of 0, 1 or 2 elements has a one-byte head alike
+        # equivalent mutant (require-true, stmt-remove): the op then goes alone into a frame
+        # whose encoding the chapter 03 encoder refuses with the same E_CBOR_LIMIT
         require(body_size(1, item) <= MAX_FRAME_BYTES, "MESH-011", ErrorCode.E_CBOR_LIMIT,
                 f"an op of {len(op)} bytes does not fit in a frame")
         if batch and body_size(len(batch) + 1, size + item) > MAX_FRAME_BYTES:

@@ -60,7 +60,7 @@ NO_PEER = bytes(32)  # the peer of ops that did not arrive from a peer
 def accept_op(log: OpLog, data: bytes, now_ms: int) -> AppendResult:
     """Verify, authorize and store (or hold) one received op: the log's append [MESH-025]."""
     # [MESH-025] the log has the mesh root: envelope, signature, payload, conflicts,
-    # holding (drift and support), authority (spec/07 UCAN-037) and provenance, in order
+    # holding (drift and support), authority (spec/07 section 7) and provenance, in order
     return log.append(data, now_ms)
 
 
@@ -154,9 +154,6 @@ class Replica:
         if row is None:
             state = clocks.FRESH_STATE  # [CLK-011] nothing persisted yet: a fresh clock
         else:
-            # mesh.receive starts every node on an empty log: a restart is beyond the driver
-            # outside the harness (const, stmt-remove): restart only;
-            # test_restart_resumes_clock_and_items
             state = clocks.ClockState(row[0], row[1])  # [CLK-025] resume from the state
         self.clock = clocks.Clock(self.node, self._persist, state)  # [MESH-001]
         self.ids = identifiers.IdGenerator(IdKind.OP)
@@ -167,15 +164,11 @@ class Replica:
 
     def _persist(self, state: clocks.ClockState) -> None:
         """Persist the clock state before any timestamp from it is used (spec/05 CLK-024)."""
-        # only a restart reads the state back, and mesh.receive never restarts a node
-        # outside the harness (stmt-remove): restart only; test_restart_resumes_clock_and_items
         self.db.execute("INSERT OR REPLACE INTO mesh_clock (one, l, c) VALUES (1, ?, ?)",
                         (state.l, state.c))
 
     # --- authoring (section 2) ---------------------------------------------------------
-    # Authoring through a node is reached by `strata node` and tests/test_mesh.py only: the
-    # driver's mesh.announce builds its announcement with mesh.compute_announcement, and no
-    # driver command authors, announces or delegates through a node.
+    # Reached by `strata node` and by the authoring events of mesh.receive and mesh.session.
 
     def is_announced(self) -> bool:
         """Whether the log applies a DelegateUcan whose token is delegated to this node."""
@@ -190,22 +183,18 @@ class Replica:
                     break
         return self._announced
 
-    def author(self, payload: dict[str, Value]) -> bytes:
+    def author(self, payload: dict[str, Value], id_random: bytes | None = None) -> bytes:
         """Timestamp, sign and append an op of this node; the op's bytes."""
         token = payload.get("token") if payload.get("type") == "DelegateUcan" else None
         own = isinstance(token, bytes) and ucan.decode_token(token).aud == ucan.get_principal(
             self.node)
         # [MESH-002] nothing before the announcement: the node's own, or its issuer's
-        # outside the harness (boolop-swap, not-insert, require-true, stmt-remove): authoring;
-        # test_invalid_author_before_announcement
         require(own or self.is_announced(), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node has not been announced: no token delegated to it is in its log")
         now = self.now_ms()
         # [MESH-001] the node's persisted clock stamps its op (its tick persists first)
-        # authoring is reached by `strata node` only: no driver command authors through a node
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         ts = self.clock.tick(now)
-        op_id = self.ids.generate(ts.wall_ms, os.urandom(10))
+        op_id = self.ids.generate(ts.wall_ms, os.urandom(10) if id_random is None else id_random)
         env = Envelope(op_id=op_id, author=self.node, ts=ts.triple(), payload=payload, sig=None)
         data = wire_format.encode_envelope(signatures.sign_op(self.seed, env))
         # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
@@ -214,40 +203,27 @@ class Replica:
         self._stored(result.applied, now)
         return data
 
-    def announce(self, token: bytes) -> bytes:
+    def announce(self, token: bytes, id_random: bytes | None = None) -> bytes:
         """The announcement: a DelegateUcan carrying the token delegated to this node [MESH-002]."""
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         delegated = ucan.verify_token(token)
-        # outside the harness (not-insert, require-true, boolop-swap, cmp-flip, stmt-remove):
-        # authoring; test_parent_announces_a_child
         require(delegated.aud == ucan.get_principal(self.node) and delegated.sub == self.root,
                 "MESH-002", ErrorCode.E_BAD_REQUEST,
                 "an announcement carries a token of this mesh delegated to this node")
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
-        return self.author({"type": "DelegateUcan", "token": token})
+        return self.author({"type": "DelegateUcan", "token": token}, id_random)
 
-    def delegate(self, child: bytes, caps: Iterable[ucan.Capability], nbf: int) -> bytes:
+    def delegate(self, child: bytes, caps: Iterable[ucan.Capability], nbf: int,
+                 nonce: bytes | None = None, id_random: bytes | None = None) -> bytes:
         """Delegate to a child node and announce it: a DelegateUcan by this node [MESH-002]."""
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         own = ucan.get_principal(self.node)
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
         proofs = sorted(op.payload.token for op in self.log.ops()
                         if isinstance(op.payload, operations.DelegateUcan)
-                        # outside the harness (boolop-swap, cmp-flip): authoring;
-                        # test_parent_announces_a_child
                         and ucan.verify_token(op.payload.token).aud == own)
-        # outside the harness (not-insert, require-true, stmt-remove): authoring;
-        # test_parent_announces_a_child
         require(bool(proofs), "MESH-002", ErrorCode.E_UCAN_PROOF_MISSING,
                 "this node holds no token to delegate from")
-        # outside the harness (stmt-remove): delegating; test_parent_announces_a_child
         token = ucan.issue_token(self.seed, ucan.get_principal(child), self.root, list(caps), nbf,
-                                 None, os.urandom(ucan.NONCE_BYTES),
-                                 # outside the harness (const): authoring;
-                                 # test_parent_announces_a_child
+                                 None, os.urandom(ucan.NONCE_BYTES) if nonce is None else nonce,
                                  [ucan.compute_token_hash(proofs[0])])
-        # outside the harness (stmt-remove): authoring; test_parent_announces_a_child
-        return self.author({"type": "DelegateUcan", "token": token.data})
+        return self.author({"type": "DelegateUcan", "token": token.data}, id_random)
 
     # --- receiving (section 6.1) -----------------------------------------------------------
 
@@ -361,10 +337,8 @@ class Replica:
 
 
 # --- sessions over a connection (sections 5.5 and 6.3) ----------------------------------------
-# A live session over TCP is reached by `strata node sync` and tests/test_mesh.py only: no driver
-# command opens a connection (mesh.reconcile runs the same messages in memory through
-# reconcile.simulate, mesh.receive offers ops to a replica directly). Mutants of the live
-# session are declared equivalent below for that reason, naming the test that kills them.
+# A session runs over any asyncio stream pair: a TCP connection (`strata node sync`, `serve`)
+# or, for the driver command mesh.session, a stream fed with a scripted peer's frames.
 
 
 class _Remote(Exception):
@@ -394,17 +368,19 @@ async def _recv(reader: asyncio.StreamReader, s: Session) -> frames.Frame:
 
 async def run_session(replica: Replica, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter, initiator: bool,
-                      timeouts: Timeouts = Timeouts()) -> SyncReport:
-    """One session, either side: handshake, then reconciliation until a side is done."""
+                      timeouts: Timeouts = Timeouts(), salt: bytes | None = None) -> SyncReport:
+    """One session, either side: handshake, then reconciliation until a side is done.
+
+    An initiator opens with `salt`, or with a fresh random one when it is None.
+    """
     s = Session(timeouts=timeouts,
                 deadline=asyncio.get_running_loop().time() + timeouts.session_s)
     code: str | None = None
     detail = "in sync"
     try:
-        await _exchange(replica, reader, writer, initiator, s)  # each wait bounded by wait_s
+        await _exchange(replica, reader, writer, initiator, s, salt)  # each wait bounded by wait_s
     except SpecViolation as violation:
         code, detail = str(violation.code), violation.message
-        # outside the harness (stmt-remove): live session; test_invalid_handshake_other_root_live
         try:  # [MESH-007] the refusal is sent to the peer before closing
             await _send(writer, frames.encode_frame(
                 {"t": "error", "code": code, "msg": detail[:500]}), s)
@@ -429,21 +405,20 @@ async def run_session(replica: Replica, reader: asyncio.StreamReader,
 
 
 async def _exchange(replica: Replica, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter, initiator: bool, s: Session) -> None:
+                    writer: asyncio.StreamWriter, initiator: bool, s: Session,
+                    fresh: bytes | None) -> None:
     hello = frames.encode_frame(mesh.compute_hello(replica.root, replica.node))
     # [MESH-005] the initiator's hello first; the responder's only once it accepted that one
-    # outside the harness (not-insert, stmt-remove): live session; test_two_nodes_converge
     if initiator:
         await _send(writer, hello, s)
     s.peer = mesh.check_hello(await _recv(reader, s), replica.root)  # [MESH-006]
     if not initiator:
         await _send(writer, hello, s)
-    # outside the harness (stmt-remove): live session; test_session_start_releases_held_ops
     replica.release()  # [MESH-027] held ops are offered again at the start of every session
     salt: bytes | None = None
     if initiator:
-        # outside the harness (stmt-remove): live session; test_two_nodes_converge
-        salt = os.urandom(reconcile.SALT_BYTES)  # [MESH-016] fresh for every session
+        # [MESH-016] fresh for every session
+        salt = os.urandom(reconcile.SALT_BYTES) if fresh is None else fresh
         first = reconcile.open_session(replica.items, salt)
         await _send(writer, reconcile.encode_message(first, salt), s)
         s.messages += 1
@@ -453,8 +428,6 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
             received = cast(list[bytes], frame["ops"])
             for data in received:
                 # [MESH-023] every op of an ops frame is offered to the log before the next frame
-                # outside the harness (boolop-swap, stmt-remove): live session;
-                # test_invalid_ops_from_a_peer_refused_and_reported
                 outcome, _ = replica.receive(data, s.peer or NO_PEER)
                 s.outcomes[outcome] += 1
             s.allow(len(received))
@@ -463,28 +436,20 @@ async def _exchange(replica: Replica, reader: asyncio.StreamReader,
                 f"a {frame['t']!r} frame after the handshake")
         if salt is None:
             raw = frame.get("salt")
-            # outside the harness (not-insert, require-true, boolop-swap, cmp-flip): live session;
-            # test_two_nodes_converge
             require(isinstance(raw, bytes) and len(raw) == reconcile.SALT_BYTES, "MESH-016",
                     ErrorCode.E_MESH_FRAME, "the first message carries a 16-byte salt")
             salt = cast(bytes, raw)
         else:
-            # outside the harness (cmp-flip, not-insert, require-true): live session;
-            # test_two_nodes_converge
             require("salt" not in frame, "MESH-016", ErrorCode.E_MESH_FRAME,
                     "only the first message carries a salt")
         entries = reconcile.decode_entries(frame["r"])  # [MESH-015]
         s.messages += 1
         if not entries:
-            # outside the harness (stmt-remove): live session; test_two_nodes_converge
             return  # [MESH-022] the peer is done
-        # outside the harness (not-insert, cmp-flip, require-true): live session;
-        # test_two_nodes_converge
         require(s.messages < reconcile.MAX_MESSAGES, "MESH-024", ErrorCode.E_MESH_FRAME,
                 f"no agreement within {reconcile.MAX_MESSAGES} messages")
         reply = reconcile.respond(replica.items, salt, entries)
         # [MESH-023] the ops the peer lacks go first, in key order, then the message
-        # outside the harness (stmt-remove): live session; test_two_nodes_converge
         pushed = [replica.get_op_bytes(k) for k in reply.push]
         for batch in frames.batch_ops(pushed):
             await _send(writer, frames.encode_frame({"t": "ops", "ops": list(batch)}), s,

@@ -64,6 +64,8 @@ def get_hash(key: bytes) -> bytes:
 def compute_bound(before: bytes, at: bytes) -> bytes:
     """The shortest prefix of `at` that sorts after `before` (section 5.1) [MESH-014]."""
     common = 0
+    # equivalent mutant (cmp-flip): `before` and `at` are distinct keys of 72 bytes, so they
+    # differ at some index below len(before) and the loop stops there
     while common < len(before) and before[common] == at[common]:
         common += 1
     return at[:common + 1]
@@ -155,6 +157,8 @@ def decode_entries(value: Value) -> tuple[Entry, ...]:
         if last:
             require(upper is None, "MESH-015", BAD, "the last range does not end at the end")
         else:
+            # equivalent mutant (cmp-flip, const): a bound of 0 bytes is never above the one
+            # before (the first is compared with the empty string), so it is refused either way
             require(isinstance(upper, bytes) and 0 < len(upper) <= KEY_BYTES
                     and upper > previous, "MESH-015", BAD,
                     f"range {i // 3}: the upper bound is not 1 to {KEY_BYTES} bytes above "
@@ -282,8 +286,9 @@ def simulate(a: Mapping[bytes, bytes], b: Mapping[bytes, bytes], salt: bytes,
     while entries:
         # two sides that follow section 5.5 agree within about log4(n) + 3 messages: only a
         # faulty peer reaches the limit (spec/untestable.md, test_invalid_endless_session_*)
-        # outside the harness (cmp-flip, require-true):
-        # only a dishonest peer gets here (untestable.md)
+        # equivalent mutant (cmp-flip, require-true): both sides here follow section 5.5, so
+        # no input of mesh.reconcile reaches 64 messages (the live limit is judged by
+        # mesh.session, whose scripted peer is dishonest)
         require(messages < MAX_MESSAGES, "MESH-024", BAD,
                 f"no agreement within {MAX_MESSAGES} messages")
         receiver = 1 - sender

@@ -183,6 +183,10 @@ def frame_cases() -> list[Case]:
                                          b"\x03", 2, derive("l", 16), None, 3, derive("n", 8)]},
          "four ranges, one of each mode, bounds ascending, the last ending at the end"),
         ("ops", {"t": "ops", "ops": [b"\x01", b"\x02\x03"]}, "an ops frame of two byte strings"),
+        ("rec-longest-bound", {"t": "rec", "r": [b"\xff" * reconcile.KEY_BYTES, 0, b"",
+                                                 None, 0, b""]},
+         "an upper bound of 72 bytes, a whole key, the longest"),
+        ("ops-one", {"t": "ops", "ops": [b"\x01"]}, "an ops frame of one byte string, the fewest"),
     ]
     out = [Case(f"frame-{cid}", ("MESH-008", "MESH-009", "MESH-010", "MESH-015"), desc,
                 "mesh.decode_frame",
@@ -233,6 +237,9 @@ def frame_cases() -> list[Case]:
         ("ranges-partial-id", ("MESH-015",),
          raw_frame(enc({"t": "rec", "r": [None, 2, bytes(12)]})),
          "a list of 12 bytes: one and a half short ids"),
+        ("ranges-data-text", ("MESH-015",),
+         raw_frame(enc({"t": "rec", "r": [None, 1, "0123456789abcdef"]})),
+         "a fingerprint given as 16 characters of text, not bytes"),
         ("ranges-skip-with-data", ("MESH-015",),
          raw_frame(enc({"t": "rec", "r": [None, 0, b"x"]})), "a skip carrying data"),
     ]
@@ -318,6 +325,7 @@ def xor_dependent(hashes: Sequence[bytes]) -> list[int]:
 
 def reconcile_cases() -> list[Case]:
     fam = [item(i, "r") for i in range(150)]
+    straddle = [item(i, "straddle", wall_step=(2**41 - T0) // 8) for i in range(17)]
     out = [
         reconcile_case("both-empty", ("MESH-019",), "two empty sets: an empty list, then done",
                        [], []),
@@ -326,6 +334,13 @@ def reconcile_cases() -> list[Case]:
         reconcile_case("b-empty", ("MESH-021", "MESH-011"),
                        "b holds nothing: it lists nothing for a's fingerprint; a pushes all 40",
                        fam[:40], []),
+        reconcile_case("bound-at-first-byte", ("MESH-014",),
+                       "17 items whose wall_ms cross 2^41, so items 7 and 8 differ in their "
+                       "first key byte, b lacking the last: b splits its 16 items 4, 4, 4, 4 "
+                       "and its bound before item 8 is that item's first byte alone",
+                       straddle, straddle[:16],
+                       comment="item(i, 'straddle', wall_step=(2^41 - T0) / 8): item 8 is at "
+                               "wall_ms 2^41 exactly"),
         reconcile_case("identical-small", ("MESH-018",),
                        "12 items on each side (L): listed, nothing needed", fam[:12], fam[:12]),
         reconcile_case("identical-large", ("MESH-017",),
@@ -469,10 +484,249 @@ def receive_cases() -> list[Case]:
              "no events: a new node has an empty log and its clock is fresh, state (0, 0)",
              "mesh.receive", {"root": ROOT, "seed": seed("receiver").hex(), "events": []},
              "valid"),
-        Case("bad-event", ("MESH-035",), "an event with neither op nor release", "mesh.receive",
+        Case("bad-event", ("MESH-035", "CONF-005"), "an event with neither op nor release",
+             "mesh.receive",
              {"root": ROOT, "seed": seed("receiver").hex(), "events": [{"now_ms": NOW}]},
              "invalid", error="E_BAD_REQUEST"),
     ]
+
+
+# --- section 2: a node authors, announces, delegates and restarts ----------------------------
+
+
+def authoring(kind: str, value: bytes, now: int, label: str, **extra: Any) -> dict[str, Any]:
+    return {kind: value.hex(), "now_ms": now, "id_random": derive("id-random/" + label, 10).hex(),
+            **extra}
+
+
+def author_case(cid: str, reqs: tuple[str, ...], desc: str, name: str,
+                events: list[dict[str, Any]], statuses: list[str] | None = None,
+                error: str | None = None, comment: str | None = None) -> Case:
+    args = {"root": ROOT, "seed": seed(name).hex(), "events": events}
+    if error is None:
+        got = [r["status"] for r in run("mesh.receive", args)["results"]]
+        ensure(got == statuses, f"{cid}: statuses {got}, intended {statuses}")
+    return Case(cid, reqs, desc, "mesh.receive", args, "valid" if error is None else "invalid",
+                error=error, comment=comment)
+
+
+def author_cases() -> list[Case]:
+    enc = wire_format.encode_canonical
+    t1 = T0 + 1000
+    own = token("alpha", "alpha-own").data
+    second = token("alpha", "alpha-second").data
+    other_node = token("beta", "beta").data
+    other_mesh = ucan.issue_token(seed("other-root"), did("alpha"), OTHER_ROOT, [mesh.ALL],
+                                  T0 - 1000, None, derive("nonce/other-mesh", 16), []).data
+    d_gamma = delegate("gamma", T0 + 1, "gamma")
+    d_alpha = delegate("alpha", T0, "alpha")
+    x1 = enc(ingest("x1"))
+    kids = dict(nbf=T0, nonce=derive("nonce/beta-by-alpha", 16).hex())
+    derived = ("ids: id_random derive('id-random/' + label, 10); payloads are ingest(label); "
+               "tokens root-issued with nonce derive('nonce/' + label, 16)")
+    return [
+        author_case("announce-author-delegate", ("MESH-001", "MESH-002"),
+                    "alpha announces itself (twice, two tokens), authors an op, then delegates "
+                    "to beta citing the smaller of its two tokens; gamma's delegation in its "
+                    "log is not one of alpha's proofs",
+                    "alpha", [ev(d_gamma, t1), authoring("announce", own, t1, "own"),
+                              authoring("announce", second, t1, "second"),
+                              authoring("author", x1, t1, "x1"),
+                              authoring("delegate", node("beta"), t1 + 1000, "beta", **kids)],
+                    ["applied", "authored", "authored", "authored", "authored"],
+                    comment=derived + "; the three ops at t1 take logical 0, 1, 2"),
+        author_case("announced-by-its-issuer", ("MESH-002",),
+                    "the root published alpha's token: alpha may author without announcing "
+                    "itself", "alpha", [ev(d_alpha, t1), authoring("author", x1, t1, "x1")],
+                    ["applied", "authored"], comment=derived),
+        author_case("author-before-announcement", ("MESH-002",),
+                    "a node with no token delegated to it in its log authors nothing",
+                    "alpha", [authoring("author", x1, t1, "x1")], error="E_UCAN_PROOF_MISSING"),
+        author_case("author-after-a-stranger-announced", ("MESH-002",),
+                    "gamma's token in alpha's log does not announce alpha", "alpha",
+                    [ev(d_gamma, t1), authoring("author", x1, t1, "x1")],
+                    error="E_UCAN_PROOF_MISSING"),
+        author_case("announce-token-of-another-node", ("MESH-002",),
+                    "alpha cannot announce itself with beta's token", "alpha",
+                    [authoring("announce", other_node, t1, "own")], error="E_BAD_REQUEST"),
+        author_case("announce-token-of-another-mesh", ("MESH-002",),
+                    "alpha cannot announce itself with a token whose sub is another root",
+                    "alpha", [authoring("announce", other_mesh, t1, "own")],
+                    error="E_BAD_REQUEST"),
+        author_case("delegate-before-announcement", ("MESH-002",),
+                    "a node holding no token delegated to it cannot delegate", "alpha",
+                    [ev(d_gamma, t1), authoring("delegate", node("beta"), t1, "beta", **kids)],
+                    error="E_UCAN_PROOF_MISSING"),
+        author_case("restart-resumes-clock", ("MESH-001", "CLK-024", "CLK-025"),
+                    "alpha authors at t1, restarts while its physical clock reads T0 and "
+                    "authors again: the op is stamped (t1, 2), after the persisted state; a "
+                    "second restart reports the state (t1, 2)",
+                    "alpha", [authoring("announce", own, t1, "own"),
+                              authoring("author", x1, t1, "x1"), {"restart": T0},
+                              authoring("author", enc(ingest("x2")), T0, "x2"),
+                              {"restart": T0}],
+                    ["authored", "authored", "restarted", "authored", "restarted"],
+                    comment=derived),
+    ]
+
+
+# --- sections 3.2, 5.5 and 6: one session against a scripted peer ------------------------------
+
+SALT = derive("salt/session", 16)
+
+
+def rec(entries: Sequence[reconcile.Entry], salt: bytes | None = None) -> str:
+    return reconcile.encode_message(entries, salt).hex()
+
+
+def whole(mode: int, data: bytes = b"") -> tuple[reconcile.Entry, ...]:
+    """One range over everything."""
+    return (reconcile.Entry(None, mode, data),)
+
+
+def session_case(cid: str, reqs: tuple[str, ...], desc: str, initiator: bool,
+                 events: list[dict[str, Any]], peer: list[str], end: str,
+                 code: str | None = None, sent: list[str] | None = None,
+                 now: int = NOW, comment: str | None = None) -> Case:
+    args = {"root": ROOT, "seed": seed("receiver").hex(), "events": events, "now_ms": now,
+            "initiator": initiator, "salt": SALT.hex(), "peer": peer}
+    result = run("mesh.session", args)
+    ensure((result["end"], result["code"]) == (end, code),
+           f"{cid}: ended {result['end']} {result['code']}, intended {end} {code}")
+    kinds = [f["t"] for f in result["sent"]]
+    ensure(sent is None or kinds == sent, f"{cid}: sent {kinds}, intended {sent}")
+    return Case(cid, reqs, desc, "mesh.session", args, "valid", comment=comment)
+
+
+def session_cases() -> list[Case]:
+    hf = hello()
+    final = rec(())
+    d_alpha = delegate("alpha", T0, "alpha")
+    a1 = op("alpha", ingest("a1"), T0 + 10, "a1")
+    a2 = op("alpha", ingest("a2"), T0 + 20, "a2")
+    future = op("alpha", ingest("future"), NOW + DRIFT + 1, "future")
+    tampered = bytearray(a2)
+    tampered[-1] ^= 1
+    empty_fp = reconcile.compute_fingerprint(SALT, [])
+    differs = rec(whole(reconcile.FINGERPRINT, empty_fp))  # a peer that holds nothing
+    differs_first = rec(whole(reconcile.FINGERPRINT, empty_fp), SALT)
+    holding = [ev(d_alpha), ev(a1)]
+
+    def ops_frame(*ops: bytes) -> str:
+        return frames.encode_frame({"t": "ops", "ops": list(ops)}).hex()
+
+    out = [
+        session_case("initiator-hello-first", ("MESH-005", "MESH-016", "MESH-022"),
+                     "the initiator sends its hello, then (once it accepted the peer's) its "
+                     "first message with the salt; the peer's final message ends the session",
+                     True, holding, [hf, final], "done", sent=["hello", "rec"]),
+        session_case("responder-waits-for-hello", ("MESH-005",),
+                     "a responder sends nothing before the initiator's hello",
+                     False, holding, [], "closed", sent=[]),
+        session_case("responder-lists-its-items", ("MESH-005", "MESH-016", "MESH-022"),
+                     "the responder answers the hello with its own, then a fingerprint that "
+                     "differs with its two items listed; the peer's final message ends it",
+                     False, holding, [hf, differs_first, final], "done",
+                     sent=["hello", "rec"]),
+        session_case("responder-pushes-what-the-list-lacks", ("MESH-020", "MESH-023"),
+                     "the peer lists no item over everything: the responder pushes both of its "
+                     "ops in one ops frame, in key order, before its reply",
+                     False, holding, [hf, rec(whole(reconcile.LIST), SALT), final], "done",
+                     sent=["hello", "ops", "rec"]),
+        session_case("ops-received-in-a-session", ("MESH-023", "MESH-025", "MESH-028"),
+                     "the peer pushes alpha's second op: the node verifies and applies it "
+                     "before the next frame",
+                     False, holding, [hf, differs_first, ops_frame(a2), final], "done",
+                     sent=["hello", "rec"]),
+        session_case("refused-op-recorded-against-the-hello-node", ("MESH-023", "MESH-029"),
+                     "a tampered op pushed in a session is refused and recorded against the "
+                     "node its peer's hello named",
+                     False, holding, [hf, differs_first, ops_frame(bytes(tampered)), final],
+                     "done", sent=["hello", "rec"]),
+        session_case("session-start-releases-held", ("MESH-027",),
+                     "an op held for drift at NOW is applied when a session starts 2 ms later",
+                     False, [ev(d_alpha), ev(future)], [hf], "closed", sent=["hello"],
+                     now=NOW + 2),
+        session_case("ops-before-hello", ("MESH-006", "MESH-007"),
+                     "a first frame that is not a hello is refused: an error frame, then close",
+                     False, holding, [ops_frame(a2)], "refused", "E_MESH_FRAME",
+                     sent=["error"]),
+        session_case("other-root", ("MESH-006", "MESH-007"),
+                     "a hello of another mesh is refused with an error frame",
+                     True, holding, [hello(root=OTHER_ROOT)], "refused", "E_MESH_ROOT_MISMATCH",
+                     sent=["hello", "error"]),
+        session_case("hello-after-handshake", ("MESH-010",),
+                     "a second hello, after the handshake, is refused",
+                     False, holding, [hf, hf], "refused", "E_MESH_FRAME",
+                     sent=["hello", "error"]),
+        session_case("hello-after-first-message", ("MESH-010",),
+                     "the initiator, having sent its first message, is sent a second hello: "
+                     "after the handshake only rec and ops frames are accepted",
+                     True, holding, [hf, hf], "refused", "E_MESH_FRAME",
+                     sent=["hello", "rec", "error"]),
+        session_case("first-message-without-salt", ("MESH-016",),
+                     "the initiator's first message must carry the salt",
+                     False, holding, [hf, differs], "refused", "E_MESH_FRAME",
+                     sent=["hello", "error"]),
+        session_case("first-message-short-salt", ("MESH-016",),
+                     "a first message whose salt is 15 bytes is refused",
+                     False, holding, [hf, rec(whole(reconcile.FINGERPRINT, empty_fp), SALT[:15])],
+                     "refused", "E_MESH_FRAME", sent=["hello", "error"]),
+        session_case("second-message-with-salt", ("MESH-016",),
+                     "only the first message carries a salt: a second one that does is refused",
+                     False, holding, [hf, differs_first, differs_first], "refused",
+                     "E_MESH_FRAME", sent=["hello", "rec", "error"]),
+        session_case("reply-with-salt", ("MESH-016",),
+                     "the initiator sent the salt: a reply carrying one is refused",
+                     True, holding, [hf, differs_first], "refused", "E_MESH_FRAME",
+                     sent=["hello", "rec", "error"]),
+        session_case("bad-ranges", ("MESH-015",),
+                     "a message whose last range does not end at the end is refused",
+                     False, holding,
+                     [hf, rec((reconcile.Entry(b"\x05", reconcile.SKIP),), SALT)],
+                     "refused", "E_MESH_FRAME", sent=["hello", "error"]),
+        session_case("length-over-limit", ("MESH-009",),
+                     "a prefix announcing 1,048,577 bytes is refused at once, its body unread "
+                     "(none follows)", False, holding,
+                     [hf, (frames.MAX_FRAME_BYTES + 1).to_bytes(4, "big").hex()],
+                     "refused", "E_MESH_FRAME", sent=["hello", "error"]),
+        session_case("length-one", ("MESH-009",),
+                     "a prefix announcing 1 byte, the least, is not refused: the node waits for "
+                     "its body, and the peer closes first", False, holding,
+                     [hf, "00000001"], "closed", sent=["hello"]),
+        session_case("length-zero", ("MESH-009",),
+                     "a prefix announcing 0 bytes is refused", False, holding,
+                     [hf, "00000000"], "refused", "E_MESH_FRAME", sent=["hello", "error"]),
+        session_case("length-at-limit", ("MESH-009",),
+                     "a prefix announcing exactly 1,048,576 bytes is not refused: the node "
+                     "waits for its body, and the peer closes first", False, holding,
+                     [hf, frames.MAX_FRAME_BYTES.to_bytes(4, "big").hex()], "closed",
+                     sent=["hello"]),
+        session_case("peer-error", ("MESH-007",),
+                     "the peer refuses with an error frame: the session ends with its code",
+                     True, holding,
+                     [frames.encode_frame({"t": "error", "code": "E_MESH_RULES_MISMATCH",
+                                           "msg": "other rules"}).hex()],
+                     "peer-error", "E_MESH_RULES_MISMATCH", sent=["hello"]),
+    ]
+    # section 5.6: as initiator the node sends messages 1, 3, ..., 63 and receives 2, ..., 64
+    out.append(session_case(
+        "message-64-final", ("MESH-024",),
+        "the peer's 32nd message, the session's 64th, is final: the session completes",
+        True, holding, [hf] + [differs] * 31 + [final], "done", sent=["hello"] + ["rec"] * 32,
+        comment="each non-final peer message is one fingerprint of no item over everything"))
+    out.append(session_case(
+        "message-64-not-final", ("MESH-024",),
+        "the peer's 32nd message, the session's 64th, is not final: the node aborts",
+        True, holding, [hf] + [differs] * 32, "refused", "E_MESH_FRAME",
+        sent=["hello"] + ["rec"] * 32 + ["error"],
+        comment="each non-final peer message is one fingerprint of no item over everything"))
+    out.append(session_case(
+        "responder-message-63", ("MESH-024",),
+        "as responder the node answers the 63rd message (the peer's 32nd) and aborts at "
+        "the 65th", False, holding, [hf, differs_first] + [differs] * 32, "refused",
+        "E_MESH_FRAME", sent=["hello"] + ["rec"] * 32 + ["error"]))
+    return out
 
 
 # --- section 7: entity merges ------------------------------------------------------------------
@@ -538,7 +792,7 @@ def merge_cases() -> list[Case]:
                    [early, *ents], []),
         merge_case("second-creation-ignored", "a later creation of entity a is ignored",
                    [*ents, dup_create, merge("m1", "a", "b", T0 + 100)],
-                   [merge("m1", "a", "b", T0 + 100)]),
+                   [merge("m1", "a", "b", T0 + 100)], reqs=("DM-034",)),
         merge_case("target-never-created", "a merge into an entity never created stays held",
                    [*ents, ghost], []),
     ]
@@ -553,5 +807,7 @@ def files() -> list[VectorFile]:
         VectorFile(FOLDER, CHAPTER, "announce", tuple(announce_cases()), comment=header),
         VectorFile(FOLDER, CHAPTER, "reconcile", tuple(reconcile_cases()), comment=header),
         VectorFile(FOLDER, CHAPTER, "receive", tuple(receive_cases()), comment=header),
+        VectorFile(FOLDER, CHAPTER, "author", tuple(author_cases()), comment=header),
+        VectorFile(FOLDER, CHAPTER, "session", tuple(session_cases()), comment=header),
         VectorFile(FOLDER, CHAPTER, "merges", tuple(merge_cases()), comment=header),
     ]
