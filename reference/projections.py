@@ -471,7 +471,8 @@ class ProjectionSet:
                 op = decoded.get(op_hash) or log.get(op_hash)
                 self.projections.apply(cast(StoredOp, op))
             # a count too small only makes every later sync rebuild, giving the same state:
-            # equivalent mutant (stmt-remove, arith-swap): a rebuild equals the fold (DM-022)
+            # equivalent mutant (stmt-remove, arith-swap): a rebuild equals the fold (chapter
+            # 01 section 5)
             self.count += len(new)
         else:
             # an op arrived earlier in the total order than one applied, or a stored op
@@ -481,7 +482,7 @@ class ProjectionSet:
             self.projections = rebuild(log.ops())
             self.count = len(self.projections.applied)
             # a stale quarantined count only makes every later sync rebuild:
-            # equivalent mutant (stmt-remove): a rebuild equals the fold (DM-022)
+            # equivalent mutant (stmt-remove): a rebuild equals the fold (chapter 01 section 5)
             self.quarantined = quarantined
             self.redecided = redecided
         return self.projections

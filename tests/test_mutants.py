@@ -260,3 +260,18 @@ def test_a_named_test_judges_a_mutant_outside_the_harness() -> None:
     assert mutants.find_test(ROOT, "test_no_such_test") is None
     assert mutants.run_test(ROOT, flip, nodeid)["status"] == "killed-by-test"
     assert mutants.run_test(ROOT, message, nodeid)["status"] == "survived"
+
+
+def test_no_pragma_in_the_reference_names_a_requirement() -> None:
+    """A pragma explains a mutant; an id in it would make its line a site of that id."""
+    from tools.trace import SITE_RE
+
+    found = []
+    for path in sorted((ROOT / "reference").rglob("*.py")):
+        in_pragma = False
+        for lineno, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            comment = line.strip().startswith("#")
+            in_pragma = bool(mutants.PRAGMA.search(line)) or (in_pragma and comment)
+            if in_pragma and SITE_RE.findall(line[line.index("#"):]):
+                found.append(f"{path.relative_to(ROOT)}:{lineno}")
+    assert found == []

@@ -77,7 +77,8 @@ def sync_after_append(pset: projections.ProjectionSet, log: oplog.OpLog,
                       outcome: oplog.AppendResult | None) -> None:
     """Bring projections up to date after one append; a duplicate adds nothing [DM-021]."""
     # Syncing after each append exercises incremental upkeep; log.query syncs at the end:
-    # equivalent mutant (stmt-remove): that last sync alone gives the same state (DM-022)
+    # equivalent mutant (stmt-remove): that last sync alone gives the same state (chapter 01
+    # section 5)
     pset.sync(log, () if outcome is None else outcome.applied)
 
 

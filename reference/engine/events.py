@@ -69,7 +69,8 @@ def check_vector(name: str, value: Value) -> None:
     data = cast(bytes, value)
     components = struct.unpack(f">{len(data) // 4}f", data)
     # equivalent mutant (require-true): a NaN or infinite component makes the squared norm
-    # NaN or infinite, which the ENG-006 check below rejects with the same E_PAYLOAD_INVALID
+    # NaN or infinite, which the field-type check below (section 2.2) rejects with the same
+    # E_PAYLOAD_INVALID
     require(all(math.isfinite(x) for x in components), "ENG-005", BAD,
             f"{name!r} holds a NaN or infinite component")
     square_sum = 0.0

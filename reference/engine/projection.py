@@ -118,8 +118,9 @@ class EngineProjection:
     def apply(self, op: StoredOp) -> None:
         """Apply one more op incrementally; the result equals a rebuild [DM-022]."""
         created = operations.get_created_record(op.payload)
-        # equivalent mutant (cmp-flip): applied ops never share a timestamp (DM-019); the one
-        # exception, an original replacing its sanitized form, makes engine.run rebuild
+        # equivalent mutant (cmp-flip): applied ops never share a timestamp (chapter 01
+        # section 4.3); the one exception, an original replacing its sanitized form, makes
+        # engine.run rebuild
         late = bool(self.ops) and op.ts < self.ops[-1].ts
         known = created is not None and created in self.creator
         # equivalent mutant (boolop-swap): a rebuild is the fold whatever the op; `or` only

@@ -290,7 +290,7 @@ def compute_alignment(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine of two vectors in index order; 0 when either norm is 0 [CONS-045]."""
     dot = na = nb = 0.0
     # equivalent mutant (const): every caller passes equal lengths (the driver rejects others,
-    # CONS-057; the projection builds both vectors on one union of positions)
+    # section 13; the projection builds both vectors on one union of positions)
     for x, y in zip(a, b, strict=True):
         dot += x * y
         na += x * x

@@ -61,7 +61,7 @@ def generate_values(seed: bytes, name: str, count: int, scale: float) -> list[fl
     narrow = array.array("f", wide)  # out-of-range values become infinities here
     # equivalent mutant (require-true, stmt-remove): the only generated tensors that can
     # overflow are update deltas, and a non-finite delta makes B + delta_B (or A + delta_A)
-    # non-finite, which LORA-011's last check rejects with the same E_PAYLOAD_INVALID
+    # non-finite, which the last check of an update (5.3) rejects with the same E_PAYLOAD_INVALID
     require(all(math.isfinite(v) for v in narrow), "LORA-004", BAD,
             f"tensor {name!r} at scale {scale!r} has values beyond binary32")
     return narrow.tolist()

@@ -133,7 +133,7 @@ def rms_norm(x: torch.Tensor, gain: torch.Tensor, eps: float) -> torch.Tensor:
     ms = x.pow(2).mean(dim=-1, keepdim=True)  # (B, T, 1)
     # equivalent mutant (arith-swap): ms - eps for ms + eps moves an output by about eps / ms
     # relative; rows of generated weights have mean squares of order 0.1 to 10 (no driver input
-    # steers one near eps = 1e-5), so by 1e-4 at most, within LORA-023's tolerance
+    # steers one near eps = 1e-5), so by 1e-4 at most, within the tolerance of section 7.3
     return x / torch.sqrt(ms + eps) * gain  # (B, T, C)
 
 
@@ -230,7 +230,7 @@ def decode_greedy(step: StepLogits, prompt: list[int], max_tokens: int,
                   config: Config = CONFIG) -> list[int]:
     """Generated ids: pick, append, until EOS, max_tokens, or a full context [LORA-027].
 
-    The prompt comes from `encode_prompt`; `step` checks each sequence it is given (LORA-007).
+    The prompt comes from `encode_prompt`; `step` checks each sequence it is given (section 4.3).
     """
     check_max_tokens(max_tokens, config)
     sequence, out = list(prompt), list[int]()

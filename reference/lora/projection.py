@@ -39,13 +39,16 @@ def compute_invalidated(ops: Iterable[StoredOp]) -> set[bytes]:
     """The roots and listed records of every retracting op in the log [CONS-022].
 
     Their dependents are found while folding: a support is created earlier in the total
-    order than what it supports (DM-027), so `fold` reaches a record after its supports.
+    order than what it supports (chapter 01 section 6), so `fold` reaches a record after
+    its supports.
     """
     roots: list[bytes] = []
     for op in ops:
         root = operations.get_cascade_root(op.payload)
         if root is not None:
             roots.append(root)
+            # equivalent mutant (stmt-remove): a listed record depends on the root (chapter 01
+            # section 3.3 rejects any other list), so the fold reaches it from the root anyway
             roots.extend(operations.get_cascade(op.payload))
     return set(roots)
 
@@ -263,7 +266,7 @@ class LearningProjection:
             # instance, whose positions all have records: this guard is never taken.
             # equivalent mutant (stmt-remove): every rescreened position has a record
             if pos not in inst.activity:
-                continue
+                continue  # equivalent mutant (stmt-remove): as above, never taken
             should = cons.is_screened(inst.activity[pos], inst.threshold)
             if should and pos not in inst.screened:
                 inst.screened.add(pos)  # Free --screen--> Screened
@@ -442,9 +445,10 @@ class LearningProjection:
         # Only agent records reach here (CONS-048), and each was migrated with a circuit.
         # equivalent mutant (stmt-remove): no record without a circuit gets this far
         if circuit is None:
-            return {}
+            return {}  # equivalent mutant (stmt-remove): as above, never taken
         # equivalent mutant (const): a circuit has one value per position (2 x 8 of each)
         return {pos: record.strength * v for pos, v in zip(
+            # equivalent mutant (const): as above, the lengths are always equal
             cons.get_positions(circuit, rank), cons.get_values(circuit), strict=True)}
 
     def _resonate(self, op: StoredOp, p: events.LoraResonate) -> str | None:
