@@ -251,6 +251,19 @@ def test_declared_equivalent_applies_to_its_line_and_operators_only() -> None:
     assert mutants.declared_equivalent(source, at(5, "const")) is None  # code line above
 
 
+def test_declared_equivalent_can_name_one_replacement() -> None:
+    """`const=25` covers the const mutant that writes 25 on its line, and no other."""
+    source = (b"def f(x: int) -> bool:\n"
+              b"    return x < 24  # equivalent mutant (const=25, cmp-flip): stricter only\n")
+
+    def at(op: str, replacement: str) -> mutants.Mutant:
+        return mutants.Mutant("m.py", 2, op, 0, 0, replacement, "24", "X-001")
+
+    assert mutants.declared_equivalent(source, at("const", "25")) == "stricter only"
+    assert mutants.declared_equivalent(source, at("const", "23")) is None
+    assert mutants.declared_equivalent(source, at("cmp-flip", "<=")) == "stricter only"
+
+
 def test_a_named_test_judges_a_mutant_outside_the_harness() -> None:
     """`find_test` locates a test function; `run_test` runs it with the mutant swapped in:
     the flipped duplicate-key check lets a duplicate through, a changed message does not."""

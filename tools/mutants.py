@@ -53,7 +53,9 @@ MUTANT_TIMEOUT_S = 60.0  # one whole mutant run; beyond it the mutant is marked 
 NO_CHECK = "no conformance check ran"
 # `# equivalent mutant (cmp-flip, const): why` at the end of the mutated line, or on a
 # comment line right above it: those operators' mutants there change nothing observable.
-EQUIVALENT = re.compile(r"#\s*equivalent mutants? \(([a-z, -]+)\):\s*(\S.*)$")
+# `const=257` names one mutant of an operator by its replacement text, when the line's other
+# mutants of that operator are not equivalent.
+EQUIVALENT = re.compile(r"#\s*equivalent mutants? \(([a-z, =\w.-]+)\):\s*(\S.*)$")
 # `# outside the harness (stmt-remove): why; test_x` marks code no driver command
 # reaches (a live session, a restart): its mutants stay survivors of the harness, and the
 # test named last (a function in tests/), run under each, says whether the project kills them.
@@ -461,9 +463,16 @@ def _pragma(pattern: re.Pattern[str], source: bytes, mutant: Mutant) -> str | No
             candidates[-1] += " " + text.removeprefix("#").strip()
     for text in candidates:
         found = pattern.search(text)
-        if found and mutant.operator in {op.strip() for op in found.group(1).split(",")}:
+        if found and any(_names(entry.strip(), mutant) for entry in found.group(1).split(",")):
             return found.group(2).strip()
     return None
+
+
+def _names(entry: str, mutant: Mutant) -> bool:
+    """Whether a pragma entry, `op` or `op=replacement`, names `mutant`."""
+    op, _, replacement = entry.partition("=")
+    return op.strip() == mutant.operator and (not replacement
+                                              or replacement.strip() == mutant.replacement)
 
 
 def declared_equivalent(source: bytes, mutant: Mutant) -> str | None:
