@@ -175,6 +175,8 @@ def _decode_if_canonical(data: bytes) -> tuple[bool, Value]:
         # equivalent mutant (stmt-remove): the NameError goes to the scan, which decides alike
         value = cbor2.loads(data)
         # equivalent mutant (stmt-remove): the scan decides alike (see above)
+        # equivalent mutant (const=1): counting one level more only sends a canonical value
+        # at the depth limit to the scan, which accepts it and returns the same value
         if _in_model(value, 0) and cbor2.dumps(value, canonical=True) == data:
             # Returning False instead only sends canonical input to the structural scan,
             # which accepts it and returns the same value: this path saves time only.
@@ -430,18 +432,18 @@ def _shortest_info(arg: int) -> int:
     # A `<=` below only makes this stricter, at 24, 0x100, 0x10000 or 2^32, whose canonical
     # heads decode_canonical's fast path accepts without this scan: input holding one reaches
     # _check_form only with another form defect, so it is E_NONCANONICAL either way.
-    # equivalent mutant (cmp-flip): at 24 both branches return 24
+    # equivalent mutant (cmp-flip, const=25): at 24 both branches return 24
     if arg < 24:
         return arg
-    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
+    # equivalent mutant (cmp-flip, const=257): stricter only where the fast path decides
     if arg < 0x100:
-        return 24
-    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
+        return 24  # equivalent mutant (const=23): stricter only (no head holds 24 up in 23)
+    # equivalent mutant (cmp-flip, const=65537): stricter only where the fast path decides
     if arg < 0x10000:
-        return 25
-    # equivalent mutant (cmp-flip): stricter only where the fast path decides (see above)
+        return 25  # equivalent mutant (const=24): stricter only (no 1-byte head holds 256 up)
+    # equivalent mutant (cmp-flip, const=4294967297): stricter only where the fast path decides
     if arg < 0x100000000:
-        return 26
+        return 26  # equivalent mutant (const=25): stricter only (no 2-byte head holds 2^16 up)
     # equivalent mutant (const, stmt-remove): no shorter head holds 2^32 up, so only stricter
     return 27
 

@@ -302,9 +302,10 @@ sys.meta_path.insert(0, Mutated)
 """
 # Serves the driver protocol from the reference with the module swapped.
 SERVE = SWAP + "from reference.driver import main\nmain()\n"
-# Runs one pytest node id (argv[4]) with the module swapped: exit 0 when it passes.
-PYTEST = SWAP + ("import pytest\nsys.exit(pytest.main(['-q', '-x', '-p', 'no:cacheprovider', "
-                 "'-p', 'no:xdist', sys.argv[4]]))\n")
+# Runs one pytest node id (argv[4]) with the module swapped: exit 0 when it passes. Native
+# tracebacks: pytest's own rendering of a mutated module's frames can crash (exit 3).
+PYTEST = SWAP + ("import pytest\nsys.exit(pytest.main(['-q', '-x', '--tb=native', "
+                 "'-p', 'no:cacheprovider', '-p', 'no:xdist', sys.argv[4]]))\n")
 
 
 def serve_command(root: Path, module: str, path: Path) -> str:

@@ -50,10 +50,8 @@ def check_length(prefix: bytes) -> int:
     # A body over 1 MiB is over the CBOR decoder's limit (chapter 03) and decode_body would
     # refuse it with E_MESH_FRAME too, but only after reading it: a session (mesh.session)
     # tells the two apart, since the peer's bytes run out while the node waits for the body.
-    # (The const mutant n >= 0 is equivalent: it lets a prefix of 0 through, and reading 0
-    # bytes gives an empty body that decode_body refuses at once with the same E_MESH_FRAME;
-    # it is left unmarked because the other const mutant of this line, n >= 2, is killed by
-    # vectors/mesh/session.json#length-one.)
+    # equivalent mutant (const=0): a prefix of 0 then reads 0 bytes, an empty body that
+    # decode_body refuses at once with the same E_MESH_FRAME
     require(n >= 1
             and n <= MAX_FRAME_BYTES, "MESH-009", BAD,
             f"a frame announces {n} bytes; a body is 1 to {MAX_FRAME_BYTES} bytes")

@@ -1001,7 +1001,7 @@ def audit_cases() -> list[Case]:
                "A, no recorded search; then a second creation of the first VectorStored's record "
                "(naming B, zero hash), which the first creation makes no audit; the last "
                "ValueEvolved follows a new feedback it does not reflect.")
-    out = [run_case("verdicts", ("ENG-039", "ENG-040", "ENG-016"),
+    out = [run_case("verdicts", ("ENG-039", "ENG-040", "ENG-016", "ENG-023"),
                     "match for each correct audit, mismatch for each altered one and for priors "
                     "of a record that is no search; one verdict per live derived operation; "
                     "the audits change neither search nor clusters", s,
