@@ -17,7 +17,7 @@ from reference.driver import dispatch
 from reference.engine import embedding, events, patterns, projection, salience, vectorstore
 from reference.identifiers import IdKind
 from reference.introduction import ErrorCode
-from tools.vectorgen.engine import NOW_MS, T4, Script, deg, unit
+from tools.vectorgen.engine import NOW_MS, T4, Script, created_twice, deg, unit
 
 ART = bytes([IdKind.ARTIFACT]) + bytes(15)
 
@@ -422,17 +422,8 @@ def test_invalid_driver_query_arguments_out_of_range() -> None:
 def test_incremental_earlier_creation_delivered_last() -> None:
     """A creation delivered after a later creation of the same record takes it over when
     applied incrementally, as in a rebuild [DM-034] [DM-022]."""
-    s = Script("test-created-twice")
-    one, two = s.content("one"), s.content("two")
-    x = s.rid()
-
-    def embedding_of(subject: bytes, vector: bytes) -> dict[str, Any]:
-        return {"type": "EngineEmbeddingGenerated", "event": x, "subject": subject,
-                "model": T4, "vector": vector, "supports": [subject]}
-
-    s.emit(embedding_of(two, unit(0, 1, 0, 0)))
-    s.emit({"type": "CascadeTombstone", "root": two, "reason": "r", "cascade": []})
-    early = s.factory.op(embedding_of(one, unit(1, 0, 0, 0)), ts=(s.factory.wall_ms - 2, 1))
+    s, one, _, early = created_twice()
+    x = oplog.decode_op(early).payload.event  # type: ignore[union-attr]
     log = oplog.OpLog()
     inc = projection.EngineProjection()
     _ = inc.store

@@ -905,18 +905,8 @@ def tombstone_cases() -> list[Case]:
     out.append(run_case("embedding-only-reversed", ("ENG-021", "ENG-022", "DM-022"),
                         "the same ops delivered in reverse order: the same answers", s,
                         everything, comment=OPS_COMMENT, ops=list(reversed(s.hex_ops()))))
-    twice = Script("tombstone-created-twice")
-    one, two = twice.content("one"), twice.content("two")
-    x = twice.rid()
-
-    def embedding_of(subject: bytes, vector: bytes) -> dict[str, Any]:
-        return {"type": "EngineEmbeddingGenerated", "event": x, "subject": subject,
-                "model": T4, "vector": vector, "supports": [subject]}
-
-    twice.emit(embedding_of(two, unit(0, 1, 0, 0)))
-    twice.emit({"type": "CascadeTombstone", "root": two, "reason": "forget two",
-                "cascade": []})
-    early = twice.factory.op(embedding_of(one, unit(1, 0, 0, 0)), ts=(BASE_MS + 2, 1)).hex()
+    twice, one, two, early_op = created_twice()
+    early = early_op.hex()
     late_ops = [*twice.hex_ops(), early]
     twice_queries: list[dict[str, Any]] = [
         {"query": "search", "vector": unit(1, 0, 0, 0).hex(), "model": T4, "k": 2},
@@ -1024,6 +1014,24 @@ def audit_cases() -> list[Case]:
                         comment=comment + " The tombstone names the last audit record."))
     return out
 
+
+def created_twice() -> tuple[Script, bytes, bytes, bytes]:
+    """Contents one and two, record X created by an embedding (0,1,0,0) of two, then two
+    tombstoned; and, not emitted, X created again by an embedding (1,0,0,0) of one at
+    (BASE_MS + 2, 1), earlier than the first creation. Returns (script, one, two, that op)."""
+    twice = Script("tombstone-created-twice")
+    one, two = twice.content("one"), twice.content("two")
+    x = twice.rid()
+
+    def embedding_of(subject: bytes, vector: bytes) -> dict[str, Any]:
+        return {"type": "EngineEmbeddingGenerated", "event": x, "subject": subject,
+                "model": T4, "vector": vector, "supports": [subject]}
+
+    twice.emit(embedding_of(two, unit(0, 1, 0, 0)))
+    twice.emit({"type": "CascadeTombstone", "root": two, "reason": "forget two",
+                "cascade": []})
+    return twice, one, two, twice.factory.op(embedding_of(one, unit(1, 0, 0, 0)),
+                                             ts=(BASE_MS + 2, 1))
 
 TOPICS = [
     ("embed", embed_cases, "engine.embed of texts chosen for each rule of section 3."),
